@@ -1,0 +1,35 @@
+# Each target installs what it needs into .venv by itself.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test,bench,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the example project on http://127.0.0.1:8000 (SQLite, no services needed).
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_data
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## Run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL).
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Run the benchmarks and print µs/op and ratios.
+bench: $(STAMP)
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check triggers tests benchmarks example_project
+
+clean:
+	rm -rf $(VENV) example.sqlite3

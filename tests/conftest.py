@@ -1,0 +1,19 @@
+import pytest
+
+from triggers import stats
+from triggers.base.trigger_engine import engine
+from triggers.switches import switches
+from triggers.testing import isolated_registry
+
+
+@pytest.fixture(autouse=True)
+def _fresh_trigger_state():
+    """Each test starts with no cached switches, no counters, and the startup registry."""
+    switches.clear_cache()
+    switches._states = {}
+    stats.reset()
+    engine._debug = None
+    with isolated_registry():
+        yield
+    switches.clear_cache()
+    switches._states = {}

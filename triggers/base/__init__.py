@@ -1,0 +1,1 @@
+"""The trigger framework's core: base types, context, engine, decorators and signal wiring."""

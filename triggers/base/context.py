@@ -1,0 +1,189 @@
+"""TriggerContext: everything a condition or an action knows about one change."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import models
+from django.utils.functional import cached_property
+
+from .. import runtime
+from ..tracking import MISSING, ModelTracker
+from .trigger_base import TriggerEvent
+
+_UNSET: Any = object()
+
+
+class TriggerContext:
+    """One event: the instance, its old and new values, the user, the tenant and the chain.
+
+    Field-change helpers follow django-model-utils' names: ``has_changed(field)``,
+    ``previous(field)``, ``current(field)``, ``changes`` and ``changed_fields``. Fields are given
+    by name (``"shop"``) or attname (``"shop_id"``); foreign keys compare by id.
+    """
+
+    def __init__(
+        self,
+        event: TriggerEvent,
+        model: type[models.Model] | None = None,
+        instance: models.Model | None = None,
+        *,
+        created: bool = False,
+        update_fields: Any = None,
+        raw: bool = False,
+        using: str | None = None,
+        tracker: ModelTracker | None = None,
+        old: dict[str, Any] | None = None,
+        data: Any = None,
+        event_type: str = "",
+        instances: Any = None,
+        pks: Any = None,
+        m2m_action: str = "",
+        pk_set: Any = None,
+        reverse: bool = False,
+    ) -> None:
+        self.event = event
+        self.model = model
+        self.instance = instance
+        self.created = created
+        self.update_fields = frozenset(update_fields) if update_fields is not None else None
+        self.raw = raw
+        self.using = using
+        self.data = data if data is not None else {}
+        self.event_type = event_type or str(event)
+        self.instances = instances
+        self.pks = pks
+        self.m2m_action = m2m_action
+        self.pk_set = pk_set
+        self.reverse = reverse
+        self.timestamp = time.time()
+        self._tracker = tracker
+        self._old = old
+        self._new: dict[str, Any] | None = None
+        self._user = _UNSET
+        self.tenant = runtime.current_tenant()
+        chain = runtime.current_chain()
+        if chain is None:
+            self._chain_id: str | None = None
+            self.depth = 0
+        else:
+            self._chain_id, self.depth = chain
+        self.object_pk = instance.pk if instance is not None else None
+
+    # Who and where --------------------------------------------------------------------
+
+    @property
+    def user(self) -> Any:
+        """The user who made the change (from the request or ``acting_as``), or None."""
+        if self._user is _UNSET:
+            self._user = runtime.current_user()
+        return self._user
+
+    @property
+    def chain_id(self) -> str:
+        """Shared by every execution caused, directly or through actions, by one change."""
+        if self._chain_id is None:
+            self._chain_id = runtime.new_chain_id()
+        return self._chain_id
+
+    # Field changes --------------------------------------------------------------------
+
+    def _attname(self, field: str) -> str:
+        if self._tracker is None:
+            raise ValueError(f"{self.event} events carry no field values; {field!r} is unknown.")
+        try:
+            return self._tracker.attname_of[field]
+        except KeyError:
+            raise ValueError(
+                f"{self.model._meta.label} has no field {field!r}; "
+                f"fields are: {', '.join(self._tracker.names.values())}."
+            ) from None
+
+    def _value(self, attname: str) -> Any:
+        if self._new is not None:
+            return self._new.get(attname, MISSING)
+        return self.instance.__dict__.get(attname, MISSING)
+
+    def current(self, field: str) -> Any:
+        """The field's value now (at the time of the event)."""
+        value = self._value(self._attname(field))
+        return None if value is MISSING else value
+
+    def previous(self, field: str) -> Any:
+        """The field's value before the change; None for a new row or an unknown value."""
+        attname = self._attname(field)
+        if self._old is None:
+            return None
+        return self._old.get(attname)
+
+    def has_changed(self, field: str) -> bool:
+        """True when the field's value differs from the stored one and is being written.
+
+        For a new row every field with a value counts as changed.
+        """
+        attname = self._attname(field)
+        if self.update_fields is not None and not (
+            attname in self.update_fields or self._tracker.names[attname] in self.update_fields
+        ):
+            return False
+        new = self._value(attname)
+        if new is MISSING:
+            return False
+        if self.created or self._old is None:
+            return self.created and new is not None
+        old = self._old.get(attname, MISSING)
+        return old is not MISSING and old != new
+
+    @cached_property
+    def changes(self) -> dict[str, tuple[Any, Any]]:
+        """``{field name: (old value, new value)}`` for every changed field."""
+        if self._tracker is None or self.instance is None:
+            return {}
+        names = self._tracker.names
+        return {
+            names[a]: (self.previous(a), self.current(a))
+            for a in self._tracker.attnames
+            if self.has_changed(a)
+        }
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return list(self.changes)
+
+    @property
+    def old_values(self) -> dict[str, Any]:
+        """The stored values before the change, keyed by field name (empty for a new row)."""
+        if self._old is None or self._tracker is None:
+            return {}
+        names = self._tracker.names
+        return {names[a]: v for a, v in self._old.items() if a in names}
+
+    # Deferred execution ---------------------------------------------------------------
+
+    def freeze(self) -> TriggerContext:
+        """Copy the current values and the user, for actions that run after this moment."""
+        if self._new is None and self.instance is not None and self._tracker is not None:
+            values = self.instance.__dict__
+            self._new = {a: values[a] for a in self._tracker.attnames if a in values}
+        if self._user is _UNSET:
+            self._user = runtime.current_user()
+        self.chain_id  # noqa: B018 - fix the chain id now
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary for logs and payloads."""
+        return {
+            "event": str(self.event),
+            "event_type": self.event_type,
+            "model": self.model._meta.label if self.model else None,
+            "object_pk": None if self.object_pk is None else str(self.object_pk),
+            "created": self.created,
+            "changed_fields": self.changed_fields,
+            "chain_id": self.chain_id,
+            "depth": self.depth,
+        }
+
+    def __repr__(self) -> str:
+        label = self.model._meta.label if self.model else self.event_type
+        return f"<TriggerContext {self.event} {label} pk={self.object_pk!r}>"

@@ -1,0 +1,104 @@
+"""Django signal wiring: receivers are connected per watched model, never for all models.
+
+Also the home of ``TriggerRequestMiddleware`` under the path seed 004's settings use
+(``triggers.base.signal_integration.TriggerRequestMiddleware``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import signals
+
+from ..middleware import TriggerRequestMiddleware
+from ..tracking import track, untrack
+from .trigger_base import TriggerEvent
+from .trigger_engine import engine
+
+__all__ = ["TriggerRequestMiddleware", "wire"]
+
+PRE_SAVE, POST_SAVE = TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE
+PRE_DELETE, POST_DELETE = TriggerEvent.PRE_DELETE, TriggerEvent.POST_DELETE
+
+
+def _pre_save(sender, instance, raw=False, using=None, update_fields=None, **kwargs):
+    engine.on_save(PRE_SAVE, sender, instance, None, raw, using, update_fields)
+
+
+def _post_save(sender, instance, created=False, raw=False, using=None, update_fields=None,
+               **kwargs):
+    engine.on_save(POST_SAVE, sender, instance, created, raw, using, update_fields)
+
+
+def _pre_delete(sender, instance, using=None, **kwargs):
+    engine.on_delete(PRE_DELETE, sender, instance, using)
+
+
+def _post_delete(sender, instance, using=None, **kwargs):
+    engine.on_delete(POST_DELETE, sender, instance, using)
+
+
+#: through model -> (watched model, m2m field name)
+_throughs: dict[type, tuple[type, str]] = {}
+
+
+def _m2m_changed(sender, instance, action, reverse, model, pk_set, using=None, **kwargs):
+    watched, field = _throughs[sender]
+    engine.on_m2m(watched, field, instance, action, reverse, pk_set, using)
+
+
+RECEIVERS = {
+    "pre_save": (signals.pre_save, _pre_save),
+    "post_save": (signals.post_save, _post_save),
+    "pre_delete": (signals.pre_delete, _pre_delete),
+    "post_delete": (signals.post_delete, _post_delete),
+}
+_connected: dict[type, set[str]] = {}
+
+
+def _uid(name: str, sender: Any) -> str:
+    return f"triggers:{name}:{sender._meta.label}"
+
+
+def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str]) -> None:
+    """Connect exactly the receivers ``model`` needs for ``events``; disconnect the rest."""
+    wanted: set[str] = set()
+    if events & {PRE_SAVE, POST_SAVE}:
+        wanted |= {"pre_save", "post_save"}  # both: old values are prepared and refreshed
+    if PRE_DELETE in events:
+        wanted.add("pre_delete")
+    if POST_DELETE in events:
+        wanted.add("post_delete")
+    current = _connected.get(model, set())
+    for name in wanted - current:
+        signal, receiver = RECEIVERS[name]
+        signal.connect(receiver, sender=model, weak=False, dispatch_uid=_uid(name, model))
+    for name in current - wanted:
+        signal, _receiver = RECEIVERS[name]
+        signal.disconnect(sender=model, dispatch_uid=_uid(name, model))
+    if wanted:
+        _connected[model] = wanted
+        track(model)
+    else:
+        _connected.pop(model, None)
+        untrack(model)
+    _wire_m2m(model, m2m_fields)
+
+
+def _wire_m2m(model: type, fields: set[str]) -> None:
+    wanted = {model._meta.get_field(f).remote_field.through: f for f in fields}
+    for through, (owner, _field) in list(_throughs.items()):
+        if owner is model and through not in wanted:
+            signals.m2m_changed.disconnect(sender=through, dispatch_uid=_uid("m2m", through))
+            del _throughs[through]
+    for through, field in wanted.items():
+        if through not in _throughs:
+            signals.m2m_changed.connect(
+                _m2m_changed, sender=through, weak=False, dispatch_uid=_uid("m2m", through)
+            )
+        _throughs[through] = (model, field)
+
+
+def connected_models() -> dict[type, set[str]]:
+    """The models that have receivers, with the signals connected for each (for tests)."""
+    return {model: set(names) for model, names in _connected.items()}

@@ -1,0 +1,352 @@
+"""The types every trigger is made of: events, priorities, results, conditions, actions, triggers."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from ..exceptions import TriggerConfigurationError
+
+if TYPE_CHECKING:
+    from .context import TriggerContext
+
+
+class TriggerEvent(models.TextChoices):
+    """What happened to the data."""
+
+    PRE_SAVE = "pre_save", "pre_save"
+    POST_SAVE = "post_save", "post_save"
+    PRE_DELETE = "pre_delete", "pre_delete"
+    POST_DELETE = "post_delete", "post_delete"
+    M2M_CHANGED = "m2m_changed", "m2m_changed"
+    BULK_CREATE = "bulk_create", "bulk_create"
+    BULK_UPDATE = "bulk_update", "bulk_update"
+    QUERYSET_UPDATE = "queryset_update", "queryset_update"
+    QUERYSET_DELETE = "queryset_delete", "queryset_delete"
+    CUSTOM = "custom", "custom"
+
+    @property
+    def is_pre(self) -> bool:
+        return self in (TriggerEvent.PRE_SAVE, TriggerEvent.PRE_DELETE)
+
+    @property
+    def is_save(self) -> bool:
+        return self in (TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE)
+
+
+class TriggerPriority(models.TextChoices):
+    """Order of execution: CRITICAL runs first, LOW last."""
+
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {
+    TriggerPriority.CRITICAL: 0,
+    TriggerPriority.HIGH: 1,
+    TriggerPriority.NORMAL: 2,
+    TriggerPriority.LOW: 3,
+}
+
+
+class ExecutionMode(models.TextChoices):
+    """When the actions of a matched trigger run."""
+
+    INLINE = "inline", "Inline, inside the caller's transaction"
+    ON_COMMIT = "on_commit", "After the outermost transaction commits"
+
+
+class ExecutionStatus(models.TextChoices):
+    """How one execution of a trigger ended."""
+
+    SUCCESS = "success", "Success"
+    FAILED = "failed", "Failed"
+    VETOED = "vetoed", "Vetoed the change"
+    BLOCKED = "blocked", "Blocked by the loop guard"
+
+
+#: The switch name under which the whole engine's enabled flag is stored.
+ENGINE_SWITCH = "__engine__"
+
+MODE_ALIASES = {"sync": ExecutionMode.INLINE, "immediate": ExecutionMode.INLINE}
+
+
+def parse_mode(value: str | ExecutionMode) -> ExecutionMode:
+    """Return the ExecutionMode for a mode name or alias, or raise a configuration error."""
+    value = MODE_ALIASES.get(str(value), value)
+    try:
+        return ExecutionMode(value)
+    except ValueError:
+        names = ", ".join([*ExecutionMode.values, *MODE_ALIASES])
+        raise TriggerConfigurationError(
+            f"Unknown execution mode {value!r}; use one of: {names}."
+        ) from None
+
+
+@dataclass
+class TriggerResult:
+    """What a trigger's action reports back. Returning ``None`` from a handler means success."""
+
+    success: bool = True
+    message: str = ""
+    data: Any = None
+
+
+class TriggerCondition:
+    """A test on a TriggerContext. Subclasses implement ``evaluate``; ``&``, ``|``, ``~`` compose."""
+
+    #: Fields of the model the condition reads, checked against the model by ``manage.py check``.
+    fields: tuple[str, ...] = ()
+    #: True when the condition reads the request user (needs TriggerRequestMiddleware).
+    uses_user: bool = False
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        raise NotImplementedError(f"{type(self).__name__} must implement evaluate(context).")
+
+    def description(self) -> str:
+        return type(self).__name__
+
+    def __and__(self, other: Any) -> TriggerCondition:
+        return AllOf(self, as_condition(other))
+
+    def __or__(self, other: Any) -> TriggerCondition:
+        return AnyOf(self, as_condition(other))
+
+    def __invert__(self) -> TriggerCondition:
+        return Not(self)
+
+    def __call__(self, context: TriggerContext) -> bool:
+        return bool(self.evaluate(context))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.description()}>"
+
+
+class _Group(TriggerCondition):
+    joiner = ""
+
+    def __init__(self, *conditions: TriggerCondition) -> None:
+        flat: list[TriggerCondition] = []
+        for condition in conditions:
+            flat.extend(condition.conditions if type(condition) is type(self) else [condition])
+        self.conditions = tuple(flat)
+        self.fields = tuple(f for c in self.conditions for f in c.fields)
+        self.uses_user = any(c.uses_user for c in self.conditions)
+
+    def description(self) -> str:
+        return "(" + f" {self.joiner} ".join(c.description() for c in self.conditions) + ")"
+
+
+class AllOf(_Group):
+    """True when every condition is true (an empty group is true)."""
+
+    joiner = "and"
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        return all(c.evaluate(context) for c in self.conditions)
+
+
+class AnyOf(_Group):
+    """True when at least one condition is true."""
+
+    joiner = "or"
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        return any(c.evaluate(context) for c in self.conditions)
+
+
+class Not(TriggerCondition):
+    """True when the wrapped condition is false."""
+
+    def __init__(self, condition: TriggerCondition) -> None:
+        self.condition = condition
+        self.fields = condition.fields
+        self.uses_user = condition.uses_user
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        return not self.condition.evaluate(context)
+
+    def description(self) -> str:
+        return f"not {self.condition.description()}"
+
+
+class CallableCondition(TriggerCondition):
+    """A plain function ``f(context) -> bool`` used as a condition."""
+
+    def __init__(self, func: Callable[[TriggerContext], Any]) -> None:
+        self.func = func
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        return bool(self.func(context))
+
+    def description(self) -> str:
+        return getattr(self.func, "__doc__", None) or getattr(self.func, "__name__", repr(self.func))
+
+
+def as_condition(value: Any) -> TriggerCondition:
+    """Turn a condition object, a callable, or a JSON condition into a TriggerCondition."""
+    if isinstance(value, TriggerCondition):
+        return value
+    if isinstance(value, (dict, list)):
+        from ..conditions.compiler import compile_condition
+
+        return compile_condition(value)
+    if callable(value):
+        return CallableCondition(value)
+    raise TriggerConfigurationError(
+        f"{value!r} is not a condition: pass a TriggerCondition, a function of the context, "
+        "or a JSON condition such as {'field': 'status', 'operator': 'eq', 'value': 'ACTIVE'}."
+    )
+
+
+def combine_conditions(conditions: Any) -> TriggerCondition | None:
+    """One condition from ``None``, a single condition, or a list of them (meaning all)."""
+    if conditions is None:
+        return None
+    if isinstance(conditions, (list, tuple)) and all(
+        isinstance(c, TriggerCondition) or callable(c) for c in conditions
+    ):
+        if not conditions:
+            return None
+        parts = [as_condition(c) for c in conditions]
+        return parts[0] if len(parts) == 1 else AllOf(*parts)
+    return as_condition(conditions)
+
+
+class TriggerAction:
+    """Something a trigger does. Subclasses implement ``execute`` and may return a TriggerResult."""
+
+    def execute(self, context: TriggerContext) -> TriggerResult | None:
+        raise NotImplementedError(f"{type(self).__name__} must implement execute(context).")
+
+    def description(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.description()}>"
+
+
+class FunctionAction(TriggerAction):
+    """A Python callable ``f(context)`` as an action; the decorators wrap handlers in it."""
+
+    def __init__(self, func: Callable[[TriggerContext], Any]) -> None:
+        self.func = func
+
+    def execute(self, context: TriggerContext) -> TriggerResult | None:
+        return self.func(context)
+
+    def description(self) -> str:
+        doc = inspect.getdoc(self.func)
+        name = f"{self.func.__module__}.{self.func.__qualname__}"
+        return f"{name}: {doc.splitlines()[0]}" if doc else name
+
+
+@dataclass(eq=False)
+class BaseTrigger:
+    """A trigger: on ``event`` for ``model``, when ``conditions`` hold, run ``actions`` in order.
+
+    ``model`` is a model class, ``"app_label.Model"`` or an unambiguous model name.
+    ``fields`` makes it a field-change trigger: it fires only when one of them changed
+    (on creation only with ``on_create=True``). ``mode`` is ``"inline"`` or ``"on_commit"``
+    (the default for post_* events; pre_* events always run inline).
+    """
+
+    name: str
+    event: TriggerEvent | str
+    model: Any = None
+    conditions: Any = None
+    actions: Iterable[TriggerAction | Callable[..., Any]] = ()
+    priority: TriggerPriority | str = TriggerPriority.NORMAL
+    description: str = ""
+    enabled: bool = True
+    mode: ExecutionMode | str | None = None
+    fields: Iterable[str] = ()
+    on_create: bool = False
+    raise_on_error: bool = False
+    source: str = "code"
+    m2m_actions: Iterable[str] = ("post_add", "post_remove", "post_clear")
+    event_types: Iterable[str] = ()
+    model_class: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            raise TriggerConfigurationError("A trigger needs a non-empty name.")
+        try:
+            self.event = TriggerEvent(self.event)
+        except ValueError:
+            raise TriggerConfigurationError(
+                f"Trigger {self.name!r}: unknown event {self.event!r}; "
+                f"use one of {', '.join(TriggerEvent.values)}."
+            ) from None
+        try:
+            self.priority = TriggerPriority(str(self.priority).lower())
+        except ValueError:
+            raise TriggerConfigurationError(
+                f"Trigger {self.name!r}: unknown priority {self.priority!r}; "
+                f"use one of {', '.join(TriggerPriority.values)}."
+            ) from None
+        if self.event.is_pre:
+            if self.mode not in (None, ExecutionMode.INLINE, "inline", "sync"):
+                raise TriggerConfigurationError(
+                    f"Trigger {self.name!r}: {self.event} triggers run inline, "
+                    f"before the write; remove mode={self.mode!r}."
+                )
+            self.mode = ExecutionMode.INLINE
+        elif self.mode is not None:
+            self.mode = parse_mode(self.mode)
+        self.fields = tuple(self.fields)
+        self.m2m_actions = tuple(self.m2m_actions)
+        self.event_types = (
+            (self.event_types,) if isinstance(self.event_types, str) else tuple(self.event_types)
+        )
+        if self.event is TriggerEvent.CUSTOM and not self.event_types:
+            raise TriggerConfigurationError(
+                f"Trigger {self.name!r} listens to custom events: give event_types, "
+                "e.g. event_types=['order.*']."
+            )
+        self.condition = combine_conditions(self.conditions)
+        self.actions = tuple(
+            a if isinstance(a, TriggerAction) else FunctionAction(a) for a in self.actions
+        )
+        if not self.actions:
+            raise TriggerConfigurationError(f"Trigger {self.name!r} has no action to run.")
+        if isinstance(self.model, type) and issubclass(self.model, models.Model):
+            self.model_class = self.model
+
+    @property
+    def model_label(self) -> str:
+        if self.model_class is not None:
+            return self.model_class._meta.label
+        return str(self.model or "")
+
+    @property
+    def watched_fields(self) -> tuple[str, ...]:
+        """Every field this trigger reads: its change fields and its conditions' fields."""
+        own = self.condition.fields if self.condition is not None else ()
+        return tuple(dict.fromkeys((*self.fields, *own)))
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description, as the status functions and the API show it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "event": str(self.event),
+            "model": self.model_label,
+            "priority": str(self.priority),
+            "mode": str(self.mode) if self.mode else None,
+            "fields": list(self.fields),
+            "event_types": list(self.event_types),
+            "source": self.source,
+            "conditions": self.condition.description() if self.condition else None,
+            "actions": [a.description() for a in self.actions],
+        }

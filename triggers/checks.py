@@ -1,0 +1,52 @@
+"""System checks. Ids are stable: triggers.E001 unknown model, E002 unknown field,
+E003 duplicate name, E004 bad setting, W001 middleware missing for user conditions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core import checks
+
+from .conf import LOG_CHOICES, settings
+from .registry import trigger_registry
+
+MIDDLEWARE_PATHS = (
+    "triggers.middleware.TriggerRequestMiddleware",
+    "triggers.base.signal_integration.TriggerRequestMiddleware",
+    "triggers.TriggerRequestMiddleware",
+)
+
+
+@checks.register("triggers")
+def check_triggers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    messages: list[checks.CheckMessage] = []
+    for check_id, message, name in trigger_registry.problems:
+        messages.append(checks.Error(message, obj=name, id=check_id))
+    user_triggers = [
+        t.name for t in trigger_registry if t.condition is not None and t.condition.uses_user
+    ]
+    middleware = getattr(django_settings, "MIDDLEWARE", None) or []
+    if user_triggers and not any(path in middleware for path in MIDDLEWARE_PATHS):
+        messages.append(checks.Warning(
+            f"Triggers {', '.join(sorted(user_triggers))} have conditions on the user, but "
+            "TriggerRequestMiddleware is not in MIDDLEWARE, so the user is always unknown.",
+            hint="Add 'triggers.middleware.TriggerRequestMiddleware' to MIDDLEWARE.",
+            id="triggers.W001",
+        ))
+    messages.extend(_check_settings())
+    return messages
+
+
+def _check_settings() -> list[checks.CheckMessage]:
+    problems = []
+    if settings.TRIGGER_LOG_EXECUTIONS not in LOG_CHOICES:
+        problems.append(f"TRIGGER_LOG_EXECUTIONS must be one of {', '.join(LOG_CHOICES)}")
+    if settings.TRIGGER_DEFAULT_MODE not in ("on_commit", "inline", "sync"):
+        problems.append("TRIGGER_DEFAULT_MODE must be 'on_commit' or 'inline'")
+    for name in ("TRIGGER_MAX_CHAIN_DEPTH", "TRIGGER_CACHE_TIMEOUT", "TRIGGER_MAX_WORKERS",
+                 "TRIGGER_DEFAULT_TIMEOUT"):
+        value = getattr(settings, name)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            problems.append(f"{name} must be a number of at least 0, not {value!r}")
+    return [checks.Error(p, id="triggers.E004") for p in problems]

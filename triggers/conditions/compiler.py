@@ -1,0 +1,218 @@
+"""The JSON spelling of conditions, compiled into the same objects Python code builds.
+
+    {"all": [{"field": "status", "operator": "changed_to", "value": "ACTIVE"},
+             {"any": [...]}, {"not": {...}}]}
+
+A list means ``all``. Every problem found is reported at once, each naming the condition's
+path (``conditions.all[1].any[0]``), its field and operator, and how to fix it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import models
+
+from ..base.trigger_base import AllOf, AnyOf, Not, TriggerCondition
+from ..exceptions import InvalidCondition
+from .fields import ROOTS, FieldCondition, instance_field, split_path
+from .operators import OPERATORS, Operator, compile_regex, lookup
+
+GROUP_KEYS = ("all", "any", "not")
+LEAF_KEYS = frozenset({"field", "operator", "value"})
+VALUE_HELP = {
+    "list": "a list, e.g. [\"a\", \"b\"]",
+    "pair": "a list of two values [low, high]",
+    "string": "a string",
+    "regex": "a string holding a regular expression",
+    "scalar": "a single value (not a list or an object)",
+    "bool": "true or false (or leave it out)",
+}
+
+
+def compile_condition(
+    spec: Any, model: type[models.Model] | None = None, path: str = "conditions"
+) -> TriggerCondition:
+    """Compile a JSON condition; raise InvalidCondition listing every problem found.
+
+    With ``model``, field names are checked against it and values are converted to the field's
+    Python type (so ``"10.5"`` compares as a Decimal, ``"2024-05-01"`` as a date).
+    """
+    errors: list[str] = []
+    condition = _compile(spec, model, path, errors)
+    if errors:
+        raise InvalidCondition(errors)
+    assert condition is not None
+    return condition
+
+
+def validate_condition(spec: Any, model: type[models.Model] | None = None) -> list[str]:
+    """The list of problems with a JSON condition (empty when it is valid)."""
+    try:
+        compile_condition(spec, model)
+    except InvalidCondition as exc:
+        return list(exc.messages)
+    return []
+
+
+def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCondition | None:
+    if isinstance(spec, list):
+        parts = [_compile(item, model, f"{path}[{i}]", errors) for i, item in enumerate(spec)]
+        return AllOf(*[p for p in parts if p is not None])
+    if not isinstance(spec, dict):
+        errors.append(
+            f"{path}: expected an object such as {{\"field\": \"status\", \"operator\": \"eq\", "
+            f"\"value\": \"ACTIVE\"}} or a group {{\"all\": [...]}}, got {type(spec).__name__}."
+        )
+        return None
+    groups = [key for key in GROUP_KEYS if key in spec]
+    if groups:
+        extra = sorted(set(spec) - {groups[0]})
+        if len(groups) > 1 or extra:
+            errors.append(
+                f"{path}: a group has exactly one key, 'all', 'any' or 'not'; "
+                f"found {sorted(spec)}. Nest groups instead of mixing them."
+            )
+            return None
+        key = groups[0]
+        inner = spec[key]
+        if key == "not":
+            child = _compile(inner, model, f"{path}.not", errors)
+            return Not(child) if child is not None else None
+        if not isinstance(inner, list):
+            errors.append(f"{path}.{key}: expected a list of conditions.")
+            return None
+        parts = [_compile(item, model, f"{path}.{key}[{i}]", errors) for i, item in enumerate(inner)]
+        parts = [p for p in parts if p is not None]
+        return AllOf(*parts) if key == "all" else AnyOf(*parts)
+    return _compile_leaf(spec, model, path, errors)
+
+
+def _compile_leaf(spec: dict, model: Any, path: str, errors: list[str]) -> TriggerCondition | None:
+    unknown = sorted(set(spec) - LEAF_KEYS)
+    if unknown:
+        errors.append(
+            f"{path}: unknown key(s) {', '.join(map(repr, unknown))}; a condition has "
+            "'field', 'operator' and 'value' (or is a group 'all', 'any', 'not')."
+        )
+        return None
+    field_path = spec.get("field")
+    where = f"{path} (field {field_path!r}, operator {spec.get('operator')!r})"
+    if "field" not in spec or "operator" not in spec:
+        missing = [k for k in ("field", "operator") if k not in spec]
+        errors.append(f"{where}: missing {' and '.join(map(repr, missing))}.")
+        return None
+    try:
+        segments = split_path(field_path)
+    except ValueError as exc:
+        errors.append(f"{where}: {exc}.")
+        return None
+    operator = lookup(spec["operator"])
+    if operator is None:
+        errors.append(
+            f"{where}: unknown operator; use one of {', '.join(OPERATORS)} "
+            "(aliases such as 'equals' and 'neq' are accepted too)."
+        )
+        return None
+    field = _model_field(model, segments, where, errors)
+    if field is False:
+        return None
+    value = spec.get("value")
+    problem = _check_value(operator, "value" in spec, value)
+    if problem:
+        errors.append(f"{where}: {problem}")
+        return None
+    if operator.is_change and (instance_field(segments) is None or len(segments) > 2):
+        errors.append(
+            f"{where}: '{operator.name}' compares a model field's old and new values; "
+            "name a field of the changed model, such as 'status'."
+        )
+        return None
+    if isinstance(field, models.Field) and operator.value_kind not in ("none", "bool", "regex"):
+        value, problem = _coerce(field, operator, value)
+        if problem:
+            errors.append(f"{where}: {problem}")
+            return None
+    try:
+        return FieldCondition(field_path, operator.name, value)
+    except ValueError as exc:
+        errors.append(f"{where}: {exc}.")
+        return None
+
+
+def _model_field(model: Any, segments: list[str], where: str, errors: list[str]) -> Any:
+    """The model field a path names (None when not checkable), or False after an error."""
+    name = instance_field(segments)
+    if model is None or name is None:
+        return None
+    if segments[0] in ROOTS - {"instance", "old", "new"}:
+        return None
+    try:
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        fields = ", ".join(
+            f.name for f in model._meta.get_fields() if getattr(f, "concrete", False)
+        )
+        errors.append(
+            f"{where}: {model._meta.label} has no field {name!r}; choose one of: {fields}."
+        )
+        return False
+    last = segments[-1] == name
+    return field if last and getattr(field, "concrete", False) else None
+
+
+def _check_value(operator: Operator, present: bool, value: Any) -> str | None:
+    kind = operator.value_kind
+    if kind == "none":
+        if present and value not in (None, True):
+            return f"'{operator.name}' takes no value; remove 'value'."
+        return None
+    if kind == "bool":
+        if present and not isinstance(value, bool):
+            return f"'{operator.name}' takes {VALUE_HELP['bool']}, not {value!r}."
+        return None
+    if not present:
+        return f"'{operator.name}' needs a 'value'."
+    if kind == "list" and not isinstance(value, list):
+        return f"'{operator.name}' needs {VALUE_HELP['list']}, not {value!r}."
+    if kind == "pair" and not (isinstance(value, list) and len(value) == 2):
+        return f"'{operator.name}' needs {VALUE_HELP['pair']}, not {value!r}."
+    if kind in ("string", "regex") and not isinstance(value, str):
+        return f"'{operator.name}' needs {VALUE_HELP[kind]}, not {value!r}."
+    if kind == "scalar" and isinstance(value, (list, dict)):
+        return f"'{operator.name}' needs {VALUE_HELP['scalar']}, not {value!r}."
+    if kind == "regex":
+        try:
+            compile_regex(value)
+        except ValueError as exc:
+            return f"{exc}."
+    return None
+
+
+def _coerce(field: models.Field, operator: Operator, value: Any) -> tuple[Any, str | None]:
+    """Convert ``value`` to the field's Python type, or explain why it does not fit."""
+    many = operator.value_kind in ("list", "pair")
+    items = value if many else [value]
+    converted = []
+    for item in items:
+        if item is None:
+            converted.append(None)
+            continue
+        try:
+            python = field.to_python(item)
+        except ValidationError as exc:
+            return value, (
+                f"{item!r} is not a valid value for {field.name} ({field.get_internal_type()}): "
+                f"{' '.join(exc.messages)}"
+            )
+        if field.choices and operator.name in ("eq", "ne", "in", "not_in", "changed_to",
+                                               "changed_from"):
+            allowed = [c for c, _ in field.flatchoices]
+            if python not in allowed:
+                return value, (
+                    f"{item!r} is not one of the choices of {field.name}: "
+                    f"{', '.join(map(repr, allowed))}."
+                )
+        converted.append(python)
+    return (converted if many else converted[0]), None

@@ -1,0 +1,140 @@
+"""FieldCondition: compare a value found by a dotted path with an operator."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from ..base.trigger_base import TriggerCondition
+from ..tracking import MISSING
+from .operators import Operator, compile_regex, lookup
+
+if TYPE_CHECKING:
+    from ..base.context import TriggerContext
+
+SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$|^[0-9]+$")
+#: First path segments with a meaning of their own; any other first segment is a model field
+#: (or, for custom events, a key of the event data).
+ROOTS = frozenset(
+    {"instance", "old", "new", "user", "data", "tenant", "event", "event_type", "created"}
+)
+
+
+def split_path(path: Any) -> list[str]:
+    """Split a dotted path, refusing private names and anything that is not an identifier."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError("the field must be a non-empty dotted path such as 'status'")
+    segments = path.strip().split(".")
+    for segment in segments:
+        if not SEGMENT.match(segment):
+            raise ValueError(
+                f"the field {path!r} has an invalid part {segment!r}: use letters, digits and "
+                "underscores, not starting with an underscore"
+            )
+    return segments
+
+
+def instance_field(segments: list[str]) -> str | None:
+    """The model field a path reads on the changed instance, if it reads one."""
+    if segments[0] in ("instance", "old", "new"):
+        return segments[1] if len(segments) > 1 else None
+    if segments[0] in ROOTS:
+        return None
+    return segments[0]
+
+
+def _walk(obj: Any, segments: list[str]) -> Any:
+    for segment in segments:
+        if obj is None or obj is MISSING:
+            return MISSING
+        if isinstance(obj, dict):
+            obj = obj.get(segment, MISSING)
+        elif isinstance(obj, (list, tuple)):
+            obj = obj[int(segment)] if segment.isdigit() and int(segment) < len(obj) else MISSING
+        elif segment.isdigit():
+            return MISSING
+        else:
+            obj = getattr(obj, segment, MISSING)
+        if callable(obj) and not isinstance(obj, models.Model):
+            return MISSING  # never call anything named by a path
+    return obj
+
+
+def resolve(context: TriggerContext, segments: list[str]) -> Any:
+    """The value at ``segments`` in the context, or MISSING."""
+    head, rest = segments[0], segments[1:]
+    if head in ("old", "new"):
+        if len(rest) != 1 or context.instance is None:
+            return MISSING
+        return context.previous(rest[0]) if head == "old" else context.current(rest[0])
+    if head == "event" or head == "event_type":
+        return context.event_type if not rest else MISSING
+    if head == "created":
+        return context.created if not rest else MISSING
+    if head == "user":
+        return _walk(context.user, rest)
+    if head == "data":
+        return _walk(context.data, rest)
+    if head == "tenant":
+        return _walk(context.tenant, rest)
+    if head == "instance":
+        if not rest:
+            return context.instance
+        head, rest = rest[0], rest[1:]
+    if context.instance is None:
+        return _walk(context.data, [head, *rest])
+    if not rest:
+        try:
+            return context.current(head)
+        except ValueError:
+            return _walk(context.instance, [head])
+    return _walk(context.instance, [head, *rest])
+
+
+class FieldCondition(TriggerCondition):
+    """``field`` ``operator`` ``value``, e.g. ``FieldCondition("status", "changed_to", "ACTIVE")``.
+
+    ``field`` is a dotted path: a model field (``status``), a related object's field
+    (``shop.status``), ``old.status``, ``user.is_staff``, ``data.user.email`` and so on.
+    """
+
+    def __init__(self, field: str, operator: str, value: Any = None) -> None:
+        self.path = field
+        self.segments = split_path(field)
+        found: Operator | None = lookup(operator)
+        if found is None:
+            raise ValueError(f"unknown operator {operator!r}")
+        self.operator = found
+        if found.value_kind == "regex":
+            value = compile_regex(value)
+        elif found.value_kind == "bool" and value is None:
+            value = True
+        elif found.value_kind in ("list", "pair"):
+            value = tuple(value)
+        self.value = value
+        self.field = instance_field(self.segments)
+        if found.is_change and (self.field is None or len(self.segments) > 2):
+            raise ValueError(
+                f"the operator {found.name!r} compares a model field's old and new values; "
+                f"{field!r} is not a field of the changed instance"
+            )
+        self.fields = (self.field,) if self.field else ()
+        self.uses_user = self.segments[0] == "user"
+
+    def evaluate(self, context: TriggerContext) -> bool:
+        if self.operator.is_change:
+            if context.created or context.instance is None:
+                return False
+            if not context.has_changed(self.field):
+                return False
+            old, new = context.previous(self.field), context.current(self.field)
+            return self.operator.compare(old, new, self.value)
+        return self.operator.compare(resolve(context, self.segments), self.value)
+
+    def description(self) -> str:
+        value = getattr(self.value, "pattern", self.value)
+        if self.operator.value_kind in ("none",):
+            return f"{self.path} {self.operator.doc}"
+        return f"{self.path} {self.operator.doc} {value!r}"

@@ -1,0 +1,37 @@
+"""Exceptions raised by django-model-triggers."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+
+
+class TriggerError(Exception):
+    """Base class of the errors this app raises at run time."""
+
+
+class TriggerVeto(TriggerError):
+    """Raise from a pre_save or pre_delete trigger to stop the save or delete.
+
+    The exception propagates to the code that called ``save()`` or ``delete()``
+    and the execution is recorded with the status ``vetoed``.
+    """
+
+
+class TriggerConfigurationError(ImproperlyConfigured):
+    """A trigger is declared in a way that cannot work; the message says how to fix it."""
+
+
+class DuplicateTriggerName(TriggerConfigurationError):
+    """Two triggers were registered under one name."""
+
+
+class UnknownModel(TriggerConfigurationError):
+    """A trigger names a model that is not installed, or a model name that is ambiguous."""
+
+
+class UnknownField(TriggerConfigurationError):
+    """A trigger names a field its model does not have."""
+
+
+class InvalidCondition(ValidationError):
+    """A condition (Python or JSON) is malformed. Each message names its path and operator."""

@@ -1,0 +1,73 @@
+"""A manager and queryset that send bulk events, which plain Django bulk calls do not.
+
+    class SimCard(models.Model):
+        objects = TriggerManager()
+
+``bulk_create``, ``bulk_update``, ``update`` and ``delete`` on it fire triggers for the events
+``bulk_create``, ``bulk_update``, ``queryset_update`` and ``queryset_delete``, once per call,
+with ``context.instances`` (the objects) or ``context.pks`` (the rows' primary keys, read
+before the write) and, for updates, ``context.data`` (the values written).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from .base.trigger_base import TriggerEvent
+from .base.trigger_engine import engine
+from .tracking import tracker_for
+
+
+class TriggerQuerySet(models.QuerySet):
+    def _watched(self, event: TriggerEvent) -> bool:
+        return engine.registry.watches(self.model, event)
+
+    def update(self, **kwargs: Any) -> int:
+        event = TriggerEvent.QUERYSET_UPDATE
+        pks = list(self.values_list("pk", flat=True)) if self._watched(event) else None
+        count = super().update(**kwargs)
+        if pks is not None:
+            engine.on_bulk(event, self.model, self.db, pks=pks, values=kwargs,
+                           update_fields=kwargs.keys())
+        return count
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        event = TriggerEvent.QUERYSET_DELETE
+        pks = list(self.values_list("pk", flat=True)) if self._watched(event) else None
+        result = super().delete()
+        if pks is not None:
+            engine.on_bulk(event, self.model, self.db, pks=pks)
+        return result
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        tracker = tracker_for(self.model)
+        if tracker is not None:
+            for obj in created:
+                tracker.mark_saved(obj)
+        if self._watched(TriggerEvent.BULK_CREATE):
+            engine.on_bulk(TriggerEvent.BULK_CREATE, self.model, self.db, instances=created,
+                           pks=[obj.pk for obj in created])
+        return created
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        count = super().bulk_update(objs, fields, *args, **kwargs)
+        tracker = tracker_for(self.model)
+        if tracker is not None:
+            for obj in objs:
+                tracker.mark_saved(obj, fields)
+        if self._watched(TriggerEvent.BULK_UPDATE):
+            engine.on_bulk(TriggerEvent.BULK_UPDATE, self.model, self.db, instances=objs,
+                           pks=[obj.pk for obj in objs], update_fields=fields)
+        return count
+
+
+class TriggerManager(models.Manager.from_queryset(TriggerQuerySet)):  # type: ignore[misc]
+    """The default manager of a model whose bulk writes should fire triggers."""

@@ -1,0 +1,40 @@
+"""TriggerRequestMiddleware: lets triggers know which user made a change."""
+
+from __future__ import annotations
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+from .runtime import _request
+
+
+class TriggerRequestMiddleware:
+    """Make the current request (and so ``request.user``) visible to triggers.
+
+    The user is read lazily, only when a trigger asks for it, so the middleware may sit
+    anywhere in ``MIDDLEWARE``; ``AuthenticationMiddleware`` must still run before the view.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        token = _request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _request.reset(token)
+
+    async def _acall(self, request):
+        token = _request.set(request)
+        try:
+            return await self.get_response(request)
+        finally:
+            _request.reset(token)

@@ -1,0 +1,265 @@
+"""The trigger registry: every trigger by name, and the index the engine looks triggers up in."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from .base.trigger_base import BaseTrigger, TriggerEvent
+from .exceptions import (
+    DuplicateTriggerName,
+    TriggerConfigurationError,
+    UnknownField,
+    UnknownModel,
+)
+
+SAVE_EVENTS = frozenset({TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE})
+DELETE_EVENTS = frozenset({TriggerEvent.PRE_DELETE, TriggerEvent.POST_DELETE})
+#: Attributes of the changed instance that conditions may read besides its fields.
+CONTEXT_ROOTS = frozenset({"pk"})
+
+
+def resolve_model(ref: Any) -> type[models.Model]:
+    """A model class from a class, ``"app_label.Model"`` or an unambiguous model name."""
+    if isinstance(ref, type) and issubclass(ref, models.Model):
+        return ref
+    if not isinstance(ref, str) or not ref:
+        raise UnknownModel(
+            f"{ref!r} is not a model: give a model class, 'app_label.Model' or a model name."
+        )
+    if "." in ref:
+        try:
+            return apps.get_model(ref)
+        except (LookupError, ValueError):
+            raise UnknownModel(
+                f"No installed model is called {ref!r}; check the app label and model name."
+            ) from None
+    found = [m for m in apps.get_models() if m._meta.model_name == ref.lower()]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UnknownModel(f"No installed model is called {ref!r}.")
+    labels = ", ".join(sorted(m._meta.label for m in found))
+    raise UnknownModel(
+        f"The model name {ref!r} is ambiguous ({labels}); write it as 'app_label.Model'."
+    )
+
+
+def _check_fields(trigger: BaseTrigger, model: type[models.Model]) -> None:
+    for name in trigger.watched_fields:
+        if name in CONTEXT_ROOTS:
+            continue
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            names = ", ".join(f.name for f in model._meta.get_fields() if f.concrete)
+            raise UnknownField(
+                f"Trigger {trigger.name!r} names the field {name!r}, which "
+                f"{model._meta.label} does not have; its fields are: {names}."
+            ) from None
+        if trigger.event is TriggerEvent.M2M_CHANGED and name in trigger.fields:
+            if not field.many_to_many or not field.concrete:
+                raise UnknownField(
+                    f"Trigger {trigger.name!r} watches {name!r} for m2m_changed, but it is not "
+                    f"a many-to-many field of {model._meta.label}."
+                )
+
+
+class TriggerRegistry:
+    """All triggers, by name. Code triggers register here through the decorators."""
+
+    def __init__(self) -> None:
+        self._triggers: dict[str, BaseTrigger] = {}
+        self._order: dict[str, int] = {}
+        self._seq = itertools.count()
+        self._index: dict[tuple[type, TriggerEvent], tuple[BaseTrigger, ...]] = {}
+        self._custom: tuple[BaseTrigger, ...] = ()
+        #: Problems found while Django starts: (check id, message, trigger name).
+        self.problems: list[tuple[str, str, str]] = []
+
+    # Registration ---------------------------------------------------------------------
+
+    def register_trigger(self, trigger: BaseTrigger, *, replace: bool = False) -> BaseTrigger:
+        """Add a trigger. While Django starts, problems are kept for ``manage.py check``;
+        afterwards they raise TriggerConfigurationError at once."""
+        existing = self._triggers.get(trigger.name)
+        if existing is not None and not replace and not _same_origin(existing, trigger):
+            message = (
+                f"Two triggers are named {trigger.name!r} ({_origin(existing)} and "
+                f"{_origin(trigger)}); trigger names are unique: rename one."
+            )
+            if apps.ready:
+                raise DuplicateTriggerName(message)
+            self.problems.append(("triggers.E003", message, trigger.name))
+            return existing
+        if existing is not None:
+            self._remove(existing)
+        if trigger.event is not TriggerEvent.CUSTOM and apps.models_ready:
+            try:
+                self._resolve(trigger)
+            except TriggerConfigurationError as exc:
+                if apps.ready:
+                    raise
+                self.problems.append((_problem_id(exc), str(exc), trigger.name))
+        self._triggers[trigger.name] = trigger
+        self._order[trigger.name] = next(self._seq)
+        self._reindex(trigger)
+        return trigger
+
+    def unregister(self, name: str) -> BaseTrigger:
+        """Remove the trigger called ``name`` and return it."""
+        trigger = self._triggers.get(name)
+        if trigger is None:
+            raise KeyError(f"No trigger is registered as {name!r}.")
+        self._remove(trigger)
+        return trigger
+
+    def _remove(self, trigger: BaseTrigger) -> None:
+        del self._triggers[trigger.name]
+        self._order.pop(trigger.name, None)
+        self._reindex(trigger)
+
+    def resolve_pending(self) -> None:
+        """Resolve the models of triggers declared before the models were loaded."""
+        for trigger in list(self._triggers.values()):
+            if trigger.event is TriggerEvent.CUSTOM or trigger.model_class is not None:
+                continue
+            try:
+                self._resolve(trigger)
+            except TriggerConfigurationError as exc:
+                self.problems.append((_problem_id(exc), str(exc), trigger.name))
+                continue
+            self._reindex(trigger)
+
+    def _resolve(self, trigger: BaseTrigger) -> None:
+        model = resolve_model(trigger.model_class or trigger.model)
+        _check_fields(trigger, model)
+        trigger.model_class = model
+
+    def _reindex(self, trigger: BaseTrigger) -> None:
+        if trigger.event is TriggerEvent.CUSTOM:
+            self._custom = self._sorted(
+                t for t in self._triggers.values() if t.event is TriggerEvent.CUSTOM
+            )
+            return
+        model = trigger.model_class
+        if model is None:
+            return
+        key = (model, trigger.event)
+        found = self._sorted(
+            t for t in self._triggers.values()
+            if t.model_class is model and t.event is trigger.event
+        )
+        if found:
+            self._index[key] = found
+        else:
+            self._index.pop(key, None)
+        from .base import signal_integration
+
+        signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
+
+    def _sorted(self, triggers: Any) -> tuple[BaseTrigger, ...]:
+        return tuple(sorted(triggers, key=lambda t: (t.priority.rank, self._order[t.name])))
+
+    def _events_of(self, model: type) -> set[TriggerEvent]:
+        return {event for (m, event) in self._index if m is model}
+
+    def _m2m_fields_of(self, model: type) -> set[str]:
+        return {
+            f for t in self._index.get((model, TriggerEvent.M2M_CHANGED), ()) for f in t.fields
+        }
+
+    # Look-ups -------------------------------------------------------------------------
+
+    def for_model(self, model: type, event: TriggerEvent) -> tuple[BaseTrigger, ...]:
+        """The triggers for ``event`` on ``model``, in priority order (the engine's hot path)."""
+        return self._index.get((model, event), ())
+
+    def custom_triggers(self) -> tuple[BaseTrigger, ...]:
+        return self._custom
+
+    def watches(self, model: type, event: TriggerEvent) -> bool:
+        return (model, event) in self._index
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._triggers.get(name, default)
+
+    def __getitem__(self, name: str) -> BaseTrigger:
+        try:
+            return self._triggers[name]
+        except KeyError:
+            raise KeyError(f"No trigger is registered as {name!r}.") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._triggers
+
+    def __iter__(self) -> Iterator[BaseTrigger]:
+        return iter(list(self._triggers.values()))
+
+    def __len__(self) -> int:
+        return len(self._triggers)
+
+    def all(self) -> list[BaseTrigger]:
+        return list(self._triggers.values())
+
+    def names(self) -> list[str]:
+        return list(self._triggers)
+
+    # Health -----------------------------------------------------------------------------
+
+    def health_check(self) -> dict[str, Any]:
+        """``{"healthy": bool, "issues": [...], ...}``: configuration problems, triggers that
+        cannot run, a disabled engine, and triggers whose success rate is under 95%."""
+        from . import stats
+        from .switches import switches
+
+        issues = [message for _id, message, _name in self.problems]
+        for trigger in self._triggers.values():
+            if trigger.event is not TriggerEvent.CUSTOM and trigger.model_class is None:
+                issues.append(f"Trigger {trigger.name!r} is not attached to a model.")
+        states = switches.states()
+        from .base.trigger_base import ENGINE_SWITCH
+
+        if not states.get(ENGINE_SWITCH, True):
+            issues.append("The trigger engine is disabled.")
+        figures = stats.trigger_stats()
+        for name, summary in figures.items():
+            rate = summary["success_rate"]
+            if name in self._triggers and rate is not None and rate < 95.0:
+                issues.append(f"Trigger {name!r} succeeds in only {rate}% of executions.")
+        disabled = [
+            name for name, t in self._triggers.items() if not states.get(name, t.enabled)
+        ]
+        return {
+            "healthy": not issues,
+            "issues": issues,
+            "total_triggers": len(self._triggers),
+            "enabled_triggers": len(self._triggers) - len(disabled),
+            "disabled_triggers": disabled,
+        }
+
+
+def _origin(trigger: BaseTrigger) -> str:
+    func = getattr(trigger.actions[0], "func", None) if trigger.actions else None
+    if func is not None:
+        return f"{func.__module__}.{func.__qualname__}"
+    return f"{trigger.source} trigger"
+
+
+def _same_origin(a: BaseTrigger, b: BaseTrigger) -> bool:
+    """A module imported twice (autoreload, tests) re-registers the same function: allowed."""
+    fa = getattr(a.actions[0], "func", None) if a.actions else None
+    fb = getattr(b.actions[0], "func", None) if b.actions else None
+    return fa is not None and fb is not None and _origin(a) == _origin(b)
+
+
+def _problem_id(exc: Exception) -> str:
+    return "triggers.E002" if isinstance(exc, UnknownField) else "triggers.E001"
+
+
+trigger_registry = TriggerRegistry()

@@ -1,0 +1,118 @@
+"""Per-context state: the request user, the tenant, the trigger chain, and switches off.
+
+Everything here lives in ``contextvars``, so it follows threads and asyncio tasks correctly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+_request: ContextVar[Any] = ContextVar("triggers_request", default=None)
+_user: ContextVar[Any] = ContextVar("triggers_user", default=None)
+_tenant: ContextVar[Any] = ContextVar("triggers_tenant", default=None)
+_suppressed: ContextVar[bool] = ContextVar("triggers_suppressed", default=False)
+_ignored: ContextVar[frozenset[str]] = ContextVar("triggers_ignored", default=frozenset())
+#: (chain id, depth) of the trigger whose actions are running, or None outside any trigger.
+_chain: ContextVar[tuple[str, int] | None] = ContextVar("triggers_chain", default=None)
+
+_chain_prefix = uuid.uuid4().hex[:12]
+_chain_counter = itertools.count(1)
+
+
+def new_chain_id() -> str:
+    """A chain id unique across processes (random prefix) and cheap to make (a counter)."""
+    return f"{_chain_prefix}-{next(_chain_counter)}"
+
+
+def current_chain() -> tuple[str, int] | None:
+    return _chain.get()
+
+
+def current_user() -> Any:
+    """The user who is making the change: ``acting_as()`` first, then the request's user."""
+    user = _user.get()
+    if user is not None:
+        return user
+    request = _request.get()
+    if request is None:
+        return None
+    user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def current_tenant() -> Any:
+    return _tenant.get()
+
+
+def is_suppressed() -> bool:
+    return _suppressed.get()
+
+
+def ignored_names() -> frozenset[str]:
+    return _ignored.get()
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Fire no trigger inside this block (in this thread or task only)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+@contextmanager
+def ignore(*names: str) -> Iterator[None]:
+    """Skip the named triggers inside this block (in this thread or task only)."""
+    token = _ignored.set(_ignored.get() | frozenset(names))
+    try:
+        yield
+    finally:
+        _ignored.reset(token)
+
+
+@contextmanager
+def acting_as(user: Any) -> Iterator[None]:
+    """Attribute changes made inside this block to ``user`` (for scripts, tasks and tests)."""
+    token = _user.set(user)
+    try:
+        yield
+    finally:
+        _user.reset(token)
+
+
+@contextmanager
+def tenant_context(tenant: Any) -> Iterator[None]:
+    """Mark changes made inside this block as belonging to ``tenant``."""
+    token = _tenant.set(tenant)
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
+
+
+@contextmanager
+def request_context(request: Any) -> Iterator[None]:
+    """Make ``request`` the current request; TriggerRequestMiddleware uses this."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
+
+
+@contextmanager
+def chain_context(chain_id: str, depth: int) -> Iterator[None]:
+    token = _chain.set((chain_id, depth))
+    try:
+        yield
+    finally:
+        _chain.reset(token)

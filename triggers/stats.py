@@ -1,0 +1,113 @@
+"""Execution statistics: counts, success rate, mean and p95 duration per trigger.
+
+Every process counts the executions it runs. When the execution log records every run
+(``TRIGGER_LOG_EXECUTIONS = "all"``) the figures come from the log instead, and so cover
+every process.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from typing import Any
+
+from .conf import settings
+
+WINDOW = 1000  # durations kept per trigger for the p95
+
+
+class Counter:
+    __slots__ = ("executions", "successes", "failures", "total_ms", "recent")
+
+    def __init__(self) -> None:
+        self.executions = 0
+        self.successes = 0
+        self.failures = 0
+        self.total_ms = 0.0
+        self.recent: deque[float] = deque(maxlen=WINDOW)
+
+
+_counters: dict[str, Counter] = {}
+_lock = threading.Lock()
+
+
+def record(name: str, ok: bool, duration_ms: float) -> None:
+    counter = _counters.get(name)
+    if counter is None:
+        with _lock:
+            counter = _counters.setdefault(name, Counter())
+    counter.executions += 1
+    if ok:
+        counter.successes += 1
+    else:
+        counter.failures += 1
+    counter.total_ms += duration_ms
+    counter.recent.append(duration_ms)
+
+
+def reset() -> None:
+    _counters.clear()
+
+
+def p95(durations: list[float]) -> float | None:
+    if not durations:
+        return None
+    ordered = sorted(durations)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def summary(executions: int, successes: int, failures: int, total_ms: float,
+            p95_ms: float | None) -> dict[str, Any]:
+    return {
+        "executions": executions,
+        "successes": successes,
+        "failures": failures,
+        "success_rate": round(100.0 * successes / executions, 2) if executions else None,
+        "average_duration_ms": round(total_ms / executions, 3) if executions else None,
+        "p95_duration_ms": round(p95_ms, 3) if p95_ms is not None else None,
+    }
+
+
+def _from_process() -> dict[str, dict[str, Any]]:
+    return {
+        name: summary(c.executions, c.successes, c.failures, c.total_ms, p95(list(c.recent)))
+        for name, c in list(_counters.items())
+    }
+
+
+def _from_log() -> dict[str, dict[str, Any]]:
+    from django.db.models import Count, Q, Sum
+
+    from .models import ExecutionStatus, TriggerExecution
+
+    ok = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])
+    rows = TriggerExecution.objects.values("trigger_name").annotate(
+        executions=Count("id"), successes=Count("id", filter=ok), total=Sum("duration_ms")
+    )
+    result = {}
+    for row in rows:
+        name = row["trigger_name"]
+        durations = list(
+            TriggerExecution.objects.filter(trigger_name=name, duration_ms__isnull=False)
+            .order_by("-started_at")
+            .values_list("duration_ms", flat=True)[:WINDOW]
+        )
+        result[name] = summary(
+            row["executions"],
+            row["successes"],
+            row["executions"] - row["successes"],
+            row["total"] or 0.0,
+            p95(durations),
+        )
+    return result
+
+
+def trigger_stats() -> dict[str, dict[str, Any]]:
+    """``{trigger name: summary}`` for every trigger that ran."""
+    if settings.TRIGGER_LOG_EXECUTIONS == "all":
+        return _from_log()
+    return _from_process()
+
+
+EMPTY = summary(0, 0, 0, 0.0, None)

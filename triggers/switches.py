@@ -1,0 +1,56 @@
+"""Enable/disable switches, stored in the database and cached per process.
+
+A process re-reads the switches at most every ``TRIGGER_CACHE_TIMEOUT`` seconds, so a toggle
+reaches every process within that time and at once in the process that made it. No query is
+made per save.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.db import DatabaseError, transaction
+
+from .conf import settings
+
+logger = logging.getLogger("triggers.switches")
+
+
+class Switches:
+    def __init__(self) -> None:
+        self._states: dict[str, bool] = {}
+        self._expires = 0.0
+
+    def _refresh(self) -> None:
+        from .models import TriggerSwitch
+
+        try:
+            with transaction.atomic():
+                rows = dict(TriggerSwitch.objects.values_list("name", "enabled"))
+        except DatabaseError:  # no table yet (before migrate); keep what is known
+            logger.debug("trigger switches not readable yet", exc_info=True)
+            rows = self._states
+        self._states = rows
+        self._expires = time.monotonic() + settings.TRIGGER_CACHE_TIMEOUT
+
+    def states(self) -> dict[str, bool]:
+        if time.monotonic() >= self._expires:
+            self._refresh()
+        return self._states
+
+    def is_enabled(self, name: str, default: bool = True) -> bool:
+        return self.states().get(name, default)
+
+    def set(self, name: str, enabled: bool) -> None:
+        """Store the flag and apply it in this process at once."""
+        from .models import TriggerSwitch
+
+        TriggerSwitch.objects.update_or_create(name=name, defaults={"enabled": enabled})
+        self.states()[name] = enabled
+
+    def clear_cache(self) -> None:
+        self._expires = 0.0
+
+
+switches = Switches()

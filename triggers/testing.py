@@ -1,0 +1,76 @@
+"""Helpers for testing code that fires triggers.
+
+    from triggers.testing import capture_executions, isolated_registry
+
+    def test_activation(db):
+        with capture_executions() as runs:
+            card.status = "ACTIVE"
+            card.save()
+        assert runs.names() == ["sim_card_activation"]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from .registry import trigger_registry
+from .signals import trigger_executed, trigger_failed
+
+
+@dataclass
+class Run:
+    name: str
+    status: str
+    context: Any
+    message: str
+    error: str
+
+
+@dataclass
+class Runs:
+    runs: list[Run] = field(default_factory=list)
+
+    def names(self, status: str | None = None) -> list[str]:
+        return [r.name for r in self.runs if status is None or r.status == status]
+
+    def __iter__(self) -> Iterator[Run]:
+        return iter(self.runs)
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+
+@contextmanager
+def capture_executions() -> Iterator[Runs]:
+    """Collect every trigger execution that finishes inside the block."""
+    captured = Runs()
+
+    def receiver(sender: str, status: Any, context: Any, message: str, error: str,
+                 **kwargs: Any) -> None:
+        captured.runs.append(Run(sender, str(status), context, message, error))
+
+    trigger_executed.connect(receiver, weak=False, dispatch_uid="triggers.testing.ok")
+    trigger_failed.connect(receiver, weak=False, dispatch_uid="triggers.testing.failed")
+    try:
+        yield captured
+    finally:
+        trigger_executed.disconnect(dispatch_uid="triggers.testing.ok")
+        trigger_failed.disconnect(dispatch_uid="triggers.testing.failed")
+
+
+@contextmanager
+def isolated_registry() -> Iterator[None]:
+    """Unregister, on exit, every trigger registered inside the block (and restore replaced ones)."""
+    before = {t.name: t for t in trigger_registry}
+    try:
+        yield
+    finally:
+        for trigger in trigger_registry:
+            if before.get(trigger.name) is not trigger:
+                trigger_registry.unregister(trigger.name)
+        for name, trigger in before.items():
+            if name not in trigger_registry:
+                trigger_registry.register_trigger(trigger)

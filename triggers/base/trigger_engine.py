@@ -121,6 +121,8 @@ class TriggerEngine:
             return
         tracker = tracker_for(model)
         old = tracker.snapshot(instance) if tracker else None
+        if old is None and tracker is not None:  # not loaded while tracked: as it is in memory
+            old = {a: v for a, v in instance.__dict__.items() if a in tracker.names}
         context = TriggerContext(event, model, instance, using=using, tracker=tracker, old=old)
         self.dispatch(triggers, context)
 

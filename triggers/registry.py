@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from .base.trigger_base import BaseTrigger, TriggerEvent
+from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name
 from .exceptions import (
     DuplicateTriggerName,
     TriggerConfigurationError,
@@ -174,6 +174,27 @@ class TriggerRegistry:
             f for t in self._index.get((model, TriggerEvent.M2M_CHANGED), ()) for f in t.fields
         }
 
+    # Switches ---------------------------------------------------------------------------
+
+    def is_enabled(self, name: str) -> bool:
+        """Whether trigger ``name`` is on (its stored switch, else its declared default)."""
+        from .switches import switches
+
+        return switches.is_enabled(name, self[name].enabled)
+
+    def set_enabled(self, name: str, enabled: bool) -> None:
+        """Turn trigger ``name`` on or off in every process (stored in the database)."""
+        from .switches import switches
+
+        self[name]  # noqa: B018 - unknown names raise KeyError
+        switches.set(name, enabled)
+
+    def enable(self, name: str) -> None:
+        self.set_enabled(name, True)
+
+    def disable(self, name: str) -> None:
+        self.set_enabled(name, False)
+
     # Look-ups -------------------------------------------------------------------------
 
     def for_model(self, model: type, event: TriggerEvent) -> tuple[BaseTrigger, ...]:
@@ -247,7 +268,7 @@ class TriggerRegistry:
 def _origin(trigger: BaseTrigger) -> str:
     func = getattr(trigger.actions[0], "func", None) if trigger.actions else None
     if func is not None:
-        return f"{func.__module__}.{func.__qualname__}"
+        return callable_name(func)
     return f"{trigger.source} trigger"
 
 

@@ -236,6 +236,12 @@ class TriggerAction:
         return f"<{type(self).__name__}: {self.description()}>"
 
 
+def callable_name(func: Any) -> str:
+    """``module.qualname`` of a function, or of the class of a callable object."""
+    target = func if hasattr(func, "__qualname__") else type(func)
+    return f"{target.__module__}.{target.__qualname__}"
+
+
 class FunctionAction(TriggerAction):
     """A Python callable ``f(context)`` as an action; the decorators wrap handlers in it."""
 
@@ -247,7 +253,7 @@ class FunctionAction(TriggerAction):
 
     def description(self) -> str:
         doc = inspect.getdoc(self.func)
-        name = f"{self.func.__module__}.{self.func.__qualname__}"
+        name = callable_name(self.func)
         return f"{name}: {doc.splitlines()[0]}" if doc else name
 
 

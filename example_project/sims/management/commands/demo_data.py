@@ -1,0 +1,138 @@
+"""``manage.py demo_data``: an admin user, shops, SIM cards, sales and a transfer.
+
+The changes are made as the admin user, so the triggers of the example project fire and the
+execution log in the admin shows who made them. Running the command again changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from itertools import cycle
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from example_project.notifications.models import Notification
+from example_project.shops.models import Sale, Shop, Transfer
+from example_project.sims.models import SimCard
+from triggers import acting_as
+from triggers.models import TriggerExecution
+
+ADMIN_LINE = "Admin: http://127.0.0.1:8000/admin/  user: admin  password: admin"
+
+SHOPS = [
+    # code, name, city, manager username
+    ("NBO-01", "Nairobi Central", "Nairobi", "alice"),
+    ("MSA-01", "Mombasa Harbour", "Mombasa", "bob"),
+    ("KSM-01", "Kisumu Lakeside", "Kisumu", "carol"),
+]
+CARD_COUNT = 20
+SERIAL_PREFIX = "89254000000000"
+
+
+class Command(BaseCommand):
+    help = "Create demo data for the example project (idempotent) and print how to log in."
+
+    def handle(self, *args, **options):
+        admin = self.admin_user()
+        with acting_as(admin), transaction.atomic():
+            managers = {name: self.user(name) for *_, name in SHOPS}
+            shops = [self.shop(code, name, city, managers[manager])
+                     for code, name, city, manager in SHOPS]
+            cards = self.cards(shops, list(managers.values()))
+            self.sales(shops, cards, admin)
+            self.transfer(shops, admin)
+        # The triggers have run: they run when the transaction above commits.
+        self.stdout.write(
+            f"{Shop.objects.count()} shops, {SimCard.objects.count()} SIM cards, "
+            f"{Sale.objects.count()} sales, {Transfer.objects.count()} transfers, "
+            f"{Notification.objects.count()} notifications, "
+            f"{TriggerExecution.objects.count()} trigger executions logged."
+        )
+        self.stdout.write(ADMIN_LINE)
+
+    def admin_user(self):
+        User = get_user_model()
+        admin = User.objects.filter(username="admin").first()
+        if admin is None:
+            admin = User.objects.create_superuser("admin", "admin@example.com", "admin")
+            self.stdout.write("Created the superuser admin.")
+        return admin
+
+    def user(self, username):
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.com"}
+        )
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        return user
+
+    def shop(self, code, name, city, manager):
+        shop, created = Shop.objects.get_or_create(
+            code=code, defaults={"name": name, "city": city, "manager": manager}
+        )
+        if created and code != "KSM-01":  # Kisumu stays pending: activate it in the admin
+            shop.status = Shop.Status.ACTIVE
+            shop.save()  # fires shop_status_change_handler
+        return shop
+
+    def cards(self, shops, users):
+        """Twenty cards in various states; a few of them then change, as they would in use."""
+        statuses = cycle([SimCard.Status.ACTIVE] * 3 + [SimCard.Status.INACTIVE])
+        qualities = cycle([SimCard.Quality.GOOD] * 3 + [SimCard.Quality.FAIR,
+                                                        SimCard.Quality.POOR])
+        cards, new = [], []
+        for i in range(1, CARD_COUNT + 1):
+            card, created = SimCard.objects.get_or_create(
+                serial_number=f"{SERIAL_PREFIX}{i:05d}",
+                defaults={
+                    "phone_number": f"+2547{i:08d}",
+                    "status": next(statuses),
+                    "quality": next(qualities),
+                    "shop": shops[i % len(shops)],
+                    "assigned_to_user": users[i % len(users)] if i % 4 == 0 else None,
+                },
+            )
+            cards.append(card)
+            if created:
+                new.append(card)
+        if len(new) == CARD_COUNT:  # the first run: make some changes that fire triggers
+            self.story(cards, shops)
+        return cards
+
+    def story(self, cards, shops):
+        cards[2].status = SimCard.Status.SUSPENDED
+        cards[2].save()  # sim_card_status_notification
+        cards[4].quality = SimCard.Quality.POOR
+        cards[4].save()  # sim_card_quality_update
+        cards[6].fraud_flag = True
+        cards[6].fraud_reason = "Used in 40 countries within an hour"
+        cards[6].save()  # sim_card_fraud_alert (which suspends it)
+        for card in cards[8:12]:
+            card.registration_status = SimCard.Registration.REGISTERED
+            card.save(update_fields=["registration_status"])  # sim_card_registration_completion
+        moved = next(c for c in cards if c.shop_id != shops[2].pk)
+        moved.shop = shops[2]
+        moved.assigned_to_user = shops[2].manager
+        moved.save()  # sim_card_assignment_tracking, sim_card_quality_update
+
+    def sales(self, shops, cards, admin):
+        if Sale.objects.filter(shop__in=shops).exists():
+            return
+        prices = (Decimal("1.50"), Decimal("2.00"), Decimal("2.50"))
+        for shop in shops[:2]:  # the active shops
+            shop_cards = [c for c in cards if c.shop_id == shop.pk]
+            for card, price in zip(shop_cards, prices):
+                Sale.objects.create(shop=shop, sim_card=card, unit_price=price, sold_by=admin)
+
+    def transfer(self, shops, admin):
+        if Transfer.objects.filter(from_shop__in=shops).exists():
+            return
+        transfer = Transfer.objects.create(from_shop=shops[0], to_shop=shops[1], quantity=2,
+                                           requested_by=admin)
+        for status in (Transfer.Status.APPROVED, Transfer.Status.IN_TRANSIT,
+                       Transfer.Status.RECEIVED):
+            transfer.status = status
+            transfer.save()  # shop_transfer_workflow

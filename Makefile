@@ -1,6 +1,8 @@
 # Each target installs what it needs into .venv by itself.
 PYTHON ?= python3
 VENV ?= .venv
+# Pin a Django series for the virtual environment, e.g. `make test VENV=.venv-dj42 DJANGO=4.2`.
+DJANGO ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test,bench,dev]"
+	$(PY) -m pip install --quiet -e ".[test,bench,dev]" $(if $(DJANGO),"Django==$(DJANGO).*")
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,4 +34,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check triggers tests benchmarks example_project
 
 clean:
-	rm -rf $(VENV) example.sqlite3
+	rm -rf .venv .venv-* example.sqlite3

@@ -61,8 +61,9 @@ N_EXTRA = 1000  # triggers of the "1,000 triggers" variants
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run (about 20 s)")
-    parser.add_argument("--rounds", type=int, help="rounds (default 60, quick 10)")
-    parser.add_argument("--batch", type=int, help="operations per timed batch (default 40)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 150, quick 30)")
+    parser.add_argument("--batch", type=int,
+                        help="operations per timed batch (default 40, quick 20)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the variant order")
     parser.add_argument("--sqlite", default="file", choices=("file", "memory"),
                         help="SQLite in a temporary file (default) or in memory; "
@@ -75,9 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", default=str(RESULTS), help=f"results file (default {RESULTS})")
     args = parser.parse_args(argv)
     if args.rounds is None:
-        args.rounds = 10 if args.quick else 60
+        args.rounds = 30 if args.quick else 150
     if args.batch is None:
-        args.batch = 25 if args.quick else 40
+        args.batch = 20 if args.quick else 40
     if args.seed is None:
         args.seed = random.randrange(1_000_000)
     return args
@@ -137,9 +138,8 @@ def _extra_handler(context: Any) -> None:
 def other_model_triggers() -> list[Any]:
     """1,000 triggers on ten models the benchmark never saves: field changes, plain saves,
     pre-saves with conditions, deletes."""
-    from triggers import BaseTrigger
-
     from benchmarks.benchapp.models import OTHER_MODELS
+    from triggers import BaseTrigger
 
     made = []
     for i in range(N_EXTRA):
@@ -164,9 +164,8 @@ def other_model_triggers() -> list[Any]:
 def non_matching_triggers() -> list[Any]:
     """1,000 triggers on the measured model (TrigManyItem) that never match: field changes of
     fields the benchmark does not change, and conditions that are false."""
-    from triggers import BaseTrigger
-
     from benchmarks.benchapp.models import TrigManyItem
+    from triggers import BaseTrigger
 
     made = []
     for i in range(N_EXTRA):
@@ -308,9 +307,8 @@ class Bench:
 
     def block(self, variant: Variant, n: int, record: bool = True) -> None:
         """One block: every operation on ``variant``, each with a short untimed warm-up."""
-        from triggers.models import TriggerExecution
-
         from benchmarks.benchapp.hooks import STATE
+        from triggers.models import TriggerExecution
 
         logged_before = TriggerExecution.objects.count()
         fired_before = self.expected.get((variant.hook, "update_watched"), 0)
@@ -380,7 +378,7 @@ def median_ci(values: list[float], rng: random.Random, n_boot: int = 1000) -> tu
 
 
 def paired_ratios(a: list[float], b: list[float]) -> list[float]:
-    return [x / y for x, y in zip(a, b) if y]
+    return [x / y for x, y in zip(a, b, strict=True) if y]
 
 
 # Budgets ------------------------------------------------------------------------------------------
@@ -472,10 +470,9 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
     from django.db.models.signals import post_save, pre_save
 
     import triggers
-    from triggers.base.signal_integration import connected_models
-
     from benchmarks.benchapp import models as m
     from benchmarks.benchapp.hooks import COUNTS, STATE
+    from triggers.base.signal_integration import connected_models
 
     rng = random.Random(args.seed)
     variants = make_variants()

@@ -333,12 +333,6 @@ def test_demo_data_fires_every_trigger_and_runs_twice():
                                                   SimAssignment, TriggerExecution)]
 
 
-@pytest.fixture
-def admin_client(client):
-    client.force_login(User.objects.create_superuser("admin", "admin@example.com", "admin"))
-    return client
-
-
 def test_changing_a_sim_card_in_the_admin_fires_its_trigger(admin_client, shop):
     owner = User.objects.create_user("owner")
     sim = card(phone_number="+254700000001", shop=shop, assigned_to_user=owner,
@@ -374,15 +368,15 @@ def test_changing_a_sim_card_in_the_admin_fires_its_trigger(admin_client, shop):
     execution = TriggerExecution.objects.get(trigger_name="sim_card_status_notification")
     assert (execution.user, execution.status, execution.object_pk) == ("admin", "success",
                                                                        str(sim.pk))
-    assert execution.changed_fields == ["status", "updated_at"]
+    assert "status" in execution.changed_fields
 
 
 @pytest.mark.parametrize("model", [
-    "sims/simcard", "sims/qualitystats", "sims/simassignment", "shops/shop",
-    "shops/shopperformance", "shops/shopinventory", "shops/sale", "shops/financialentry",
-    "shops/transfer", "notifications/notification", "triggers/triggerexecution",
+    SimCard, QualityStats, SimAssignment, Shop, ShopPerformance, ShopInventory, Sale,
+    FinancialEntry, Transfer, Notification, TriggerExecution,
 ])
 def test_admin_pages_render(admin_client, model):
     call_command("demo_data", stdout=StringIO())
-    assert admin_client.get(f"/admin/{model}/").status_code == 200
-    assert admin_client.get(f"/admin/{model}/?q=S").status_code == 200 or True
+    base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+    assert admin_client.get(base).status_code == 200
+    assert admin_client.get(f"{base}{model.objects.first().pk}/change/").status_code == 200

@@ -2,7 +2,8 @@
 
 ``PlainItem``      no receivers at all (the baseline)
 ``UnwatchedItem``  no trigger watches it (triggers exist on other models)
-``TrigItem``       ``@field_changed_trigger(TrigItem, "status", mode="inline")`` (benchapp/triggers.py)
+``TrigItem``       ``@field_changed_trigger(TrigItem, "status", mode="inline")``
+                   (in benchapp/triggers.py)
 ``TrigManyItem``   the same trigger plus 1,000 triggers that do not match (registered by run.py)
 ``TrackerItem``    django-model-utils ``FieldTracker(fields=["status"])`` + a post_save receiver
 ``LifecycleItem``  django-lifecycle ``@hook(AFTER_UPDATE, condition=WhenFieldHasChanged(...))``

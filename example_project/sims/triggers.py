@@ -64,18 +64,24 @@ def recompute_quality_stats(shop_id: int) -> QualityStats:
     return stats
 
 
+def _in_a_shop(context: TriggerContext) -> bool:
+    """the card is or was in a shop"""
+    return context.previous("shop") is not None or context.current("shop") is not None
+
+
 @field_changed_trigger(
     SimCard,
     ("quality", "shop"),
     name="sim_card_quality_update",
     description="Recount the good, fair and poor SIM cards of the shops a card is in or left",
     on_create=True,
+    condition=_in_a_shop,
     priority=TriggerPriority.LOW,
 )
 def sim_card_quality_update(context: TriggerContext) -> TriggerResult:
     shops = {context.previous("shop"), context.current("shop")} - {None}
     stats = [recompute_quality_stats(shop_id) for shop_id in sorted(shops)]
-    return TriggerResult(message="; ".join(map(str, stats)) or "card is in no shop")
+    return TriggerResult(message="; ".join(map(str, stats)))
 
 
 @field_changed_trigger(

@@ -124,7 +124,7 @@ class Command(BaseCommand):
         prices = (Decimal("1.50"), Decimal("2.00"), Decimal("2.50"))
         for shop in shops[:2]:  # the active shops
             shop_cards = [c for c in cards if c.shop_id == shop.pk]
-            for card, price in zip(shop_cards, prices):
+            for card, price in zip(shop_cards, prices, strict=False):
                 Sale.objects.create(shop=shop, sim_card=card, unit_price=price, sold_by=admin)
 
     def transfer(self, shops, admin):

@@ -326,13 +326,14 @@ class BaseTrigger:
         )
         if not self.actions:
             raise TriggerConfigurationError(f"Trigger {self.name!r} has no action to run.")
-        if isinstance(self.model, type) and issubclass(self.model, models.Model):
-            self.model_class = self.model
 
     @property
     def model_label(self) -> str:
+        """``app_label.Model`` once registered; before that, the model as it was given."""
         if self.model_class is not None:
             return self.model_class._meta.label
+        if isinstance(self.model, type) and issubclass(self.model, models.Model):
+            return self.model._meta.label
         return str(self.model or "")
 
     @property

@@ -41,10 +41,13 @@ MAX_ERROR = 10_000
 
 
 class Config(NamedTuple):
+    """The settings the hot path reads, cached until a TRIGGER_* setting changes."""
+
     skip_raw: bool
     default_mode: ExecutionMode
     log: str
     max_depth: int
+    debug: bool
 
 
 class ActionFailed(Exception):
@@ -69,6 +72,7 @@ class TriggerEngine:
                 default_mode=parse_mode(settings.TRIGGER_DEFAULT_MODE),
                 log=settings.TRIGGER_LOG_EXECUTIONS,
                 max_depth=settings.TRIGGER_MAX_CHAIN_DEPTH,
+                debug=settings.TRIGGER_DEBUG,
             )
         return self._config
 
@@ -78,7 +82,7 @@ class TriggerEngine:
     @property
     def debug_mode(self) -> bool:
         """Log every run at DEBUG level. Defaults to ``TRIGGER_DEBUG``; may be set at run time."""
-        return settings.TRIGGER_DEBUG if self._debug is None else self._debug
+        return self.config.debug if self._debug is None else self._debug
 
     @debug_mode.setter
     def debug_mode(self, value: bool) -> None:
@@ -203,10 +207,10 @@ class TriggerEngine:
                 if context.m2m_action not in trigger.m2m_actions:
                     return False
             elif context.event.is_save:
-                if context.created:
-                    if not trigger.on_create:
-                        return False
-                elif not any(context.has_changed(f) for f in trigger.fields):
+                if context.created and not trigger.on_create:
+                    return False
+                # on creation a field "changed" when it was given a value
+                if not any(context.has_changed(f) for f in trigger.fields):
                     return False
         condition = trigger.condition
         return condition is None or condition.evaluate(context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +69,10 @@ def resolve(context: TriggerContext, segments: list[str]) -> Any:
     if head in ("old", "new"):
         if len(rest) != 1 or context.instance is None:
             return MISSING
-        return context.previous(rest[0]) if head == "old" else context.current(rest[0])
+        try:
+            return context.previous(rest[0]) if head == "old" else context.current(rest[0])
+        except ValueError:  # not a field of the model
+            return MISSING
     if head == "event" or head == "event_type":
         return context.event_type if not rest else MISSING
     if head == "created":
@@ -135,6 +139,8 @@ class FieldCondition(TriggerCondition):
 
     def description(self) -> str:
         value = getattr(self.value, "pattern", self.value)
+        if isinstance(value, enum.Enum):
+            value = value.value
         if self.operator.value_kind in ("none",):
             return f"{self.path} {self.operator.doc}"
         return f"{self.path} {self.operator.doc} {value!r}"

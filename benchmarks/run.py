@@ -113,6 +113,7 @@ def make_variants() -> list[Variant]:
     return [
         Variant("plain", "plain model (baseline)", m.PlainItem),
         Variant("unwatched", "unwatched model", m.UnwatchedItem),
+        Variant("signals", "empty pre/post_save receivers", m.SignalItem),
         Variant("triggers", "triggers, log failures", m.TrigItem, hook="triggers"),
         Variant("triggers_log_all", "triggers, log all", m.TrigItem, hook="triggers",
                 context=lambda: override_settings(TRIGGER_LOG_EXECUTIONS="all"),

@@ -304,6 +304,33 @@ def test_aliases_point_at_operators_and_never_shadow_one():
     assert not set(ALIASES) & set(OPERATORS)
 
 
+#: What each alias means, written out by hand (not read from ALIASES).
+EXPECTED_ALIASES = {
+    "eq": ["=", "==", "equals", "equal", "is"],
+    "ne": ["!=", "<>", "neq", "not_equals", "not_equal"],
+    "gt": [">", "greater_than"],
+    "gte": [">=", "ge", "greater_than_or_equal"],
+    "lt": ["<", "less_than"],
+    "lte": ["<=", "le", "less_than_or_equal"],
+    "startswith": ["starts_with"],
+    "endswith": ["ends_with"],
+    "not_in": ["nin"],
+    "regex": ["matches"],
+    "is_null": ["isnull"],
+    "changed": ["has_changed"],
+    "changed_to": ["changes_to"],
+    "changed_from": ["changes_from", "was"],
+}
+
+
+def test_aliases_mean_what_they_say():
+    expected = {alias: target for target, aliases in EXPECTED_ALIASES.items()
+                for alias in aliases}
+    assert ALIASES == expected
+    for alias, target in expected.items():
+        assert lookup(alias).name == target, alias
+
+
 @pytest.mark.parametrize("alias,target", sorted(ALIASES.items()))
 def test_alias_maps_to_its_operator(alias, target):
     assert lookup(alias) is OPERATORS[target]
@@ -1469,7 +1496,7 @@ def test_several_errors_are_reported_at_once_with_their_paths():
         "conditions.all[8]: ",
     ]
     assert len(messages) == len(expected_prefixes), messages
-    for message, prefix in zip(messages, expected_prefixes):
+    for message, prefix in zip(messages, expected_prefixes, strict=True):
         assert message.startswith(prefix), (message, prefix)
     assert validate_condition(spec, model=Article) == messages
 
@@ -1602,8 +1629,8 @@ def people(db):
     editor.groups.add(editors)
     deleter = User.objects.create_user("deleter")
     deleter.user_permissions.add(delete)
-    nobody = User.objects.create_user("nobody")
-    root = User.objects.create_superuser("root", "root@example.com", "x")
+    User.objects.create_user("nobody")
+    User.objects.create_superuser("root", "root@example.com", "x")
     retired = User.objects.create_user("retired", is_active=False)
     retired.groups.add(editors)
     return {u.username: u for u in User.objects.all()}

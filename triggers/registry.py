@@ -10,9 +10,10 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name
+from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name, combine_conditions
 from .exceptions import (
     DuplicateTriggerName,
+    InvalidCondition,
     TriggerConfigurationError,
     UnknownField,
     UnknownModel,
@@ -138,6 +139,13 @@ class TriggerRegistry:
 
     def _resolve(self, trigger: BaseTrigger) -> None:
         model = resolve_model(trigger.model_class or trigger.model)
+        if _has_json(trigger.conditions):
+            try:  # compile again, now checking fields and converting values for the model
+                trigger.condition = combine_conditions(trigger.conditions, model)
+            except InvalidCondition as exc:
+                raise UnknownField(
+                    f"Trigger {trigger.name!r} has invalid conditions: {' '.join(exc.messages)}"
+                ) from None
         _check_fields(trigger, model)
         trigger.model_class = model
 
@@ -263,6 +271,14 @@ class TriggerRegistry:
             "enabled_triggers": len(self._triggers) - len(disabled),
             "disabled_triggers": disabled,
         }
+
+
+def _has_json(conditions: Any) -> bool:
+    if isinstance(conditions, dict):
+        return True
+    return isinstance(conditions, (list, tuple)) and any(
+        isinstance(c, (dict, list)) for c in conditions
+    )
 
 
 def _origin(trigger: BaseTrigger) -> str:

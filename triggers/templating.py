@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 MAX_OUTPUT = 10_000
+#: Names never rendered, wherever they appear in a path.
+SECRET_NAMES = frozenset({"password", "secret", "token", "api_key"})
 
 
 def lookup(context: TriggerContext, path: str) -> Any:
@@ -36,16 +38,23 @@ def lookup(context: TriggerContext, path: str) -> Any:
         segments = split_path(path)
     except ValueError:
         return MISSING
+    if SECRET_NAMES.intersection(segments):
+        return MISSING
     return resolve(context, segments)
 
 
 def render(template: str, context: TriggerContext, limit: int = MAX_OUTPUT) -> str:
-    """Replace each ``{{ path }}``; unknown paths become empty strings. Output is capped."""
+    """Replace each ``{{ path }}``; unknown paths become empty strings. Output is capped at
+    ``limit`` characters, and substitution stops once the cap is reached."""
+    size = 0
 
     def substitute(match: re.Match) -> str:
-        value = lookup(context, match.group(1))
-        if value is MISSING or value is None:
+        nonlocal size
+        if size > limit:
             return ""
-        return str(value)
+        value = lookup(context, match.group(1))
+        text = "" if value is MISSING or value is None else str(value)[:limit]
+        size += len(text)
+        return text
 
     return PLACEHOLDER.sub(substitute, template)[:limit]

@@ -2,6 +2,8 @@
 
 ``PlainItem``      no receivers at all (the baseline)
 ``UnwatchedItem``  no trigger watches it (triggers exist on other models)
+``SignalItem``     an empty receiver on pre_save and on post_save: the floor of any signal-based
+                   approach (what Django's signal dispatch alone costs)
 ``TrigItem``       ``@field_changed_trigger(TrigItem, "status", mode="inline")``
                    (in benchapp/triggers.py)
 ``TrigManyItem``   the same trigger plus 1,000 triggers that do not match (registered by run.py)
@@ -13,7 +15,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 from django_lifecycle import AFTER_UPDATE, LifecycleModel, hook
 from django_lifecycle.conditions import WhenFieldHasChanged
@@ -40,6 +42,18 @@ class PlainItem(ItemFields):
 
 class UnwatchedItem(ItemFields):
     pass
+
+
+class SignalItem(ItemFields):
+    pass
+
+
+def _empty_receiver(sender, instance, **kwargs):
+    return None
+
+
+pre_save.connect(_empty_receiver, sender=SignalItem, dispatch_uid="benchapp.signal_item_pre")
+post_save.connect(_empty_receiver, sender=SignalItem, dispatch_uid="benchapp.signal_item_post")
 
 
 class TrigItem(ItemFields):

@@ -122,6 +122,12 @@ class TriggerCondition:
     def __or__(self, other: Any) -> TriggerCondition:
         return AnyOf(self, as_condition(other))
 
+    def __rand__(self, other: Any) -> TriggerCondition:
+        return AllOf(as_condition(other), self)
+
+    def __ror__(self, other: Any) -> TriggerCondition:
+        return AnyOf(as_condition(other), self)
+
     def __invert__(self) -> TriggerCondition:
         return Not(self)
 
@@ -209,18 +215,33 @@ def as_condition(value: Any) -> TriggerCondition:
     )
 
 
-def combine_conditions(conditions: Any) -> TriggerCondition | None:
-    """One condition from ``None``, a single condition, or a list of them (meaning all)."""
+def combine_conditions(conditions: Any, model: Any = None) -> TriggerCondition | None:
+    """One condition from ``None``, a condition, a callable, a JSON condition, or a list of
+    any of these (meaning all). JSON is checked against ``model`` when it is given."""
     if conditions is None:
         return None
-    if isinstance(conditions, (list, tuple)) and all(
-        isinstance(c, TriggerCondition) or callable(c) for c in conditions
-    ):
+    if isinstance(conditions, tuple):
+        conditions = list(conditions)
+    if isinstance(conditions, list):
         if not conditions:
             return None
-        parts = [as_condition(c) for c in conditions]
+        if all(isinstance(c, (dict, list)) for c in conditions):
+            return _compile_json(conditions, model)
+        parts = [
+            _compile_json(c, model, f"conditions[{i}]") if isinstance(c, (dict, list))
+            else as_condition(c)
+            for i, c in enumerate(conditions)
+        ]
         return parts[0] if len(parts) == 1 else AllOf(*parts)
+    if isinstance(conditions, dict):
+        return _compile_json(conditions, model)
     return as_condition(conditions)
+
+
+def _compile_json(spec: Any, model: Any, path: str = "conditions") -> TriggerCondition:
+    from ..conditions.compiler import compile_condition
+
+    return compile_condition(spec, model, path)
 
 
 class TriggerAction:

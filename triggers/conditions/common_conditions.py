@@ -111,7 +111,11 @@ class TimeWindow(TriggerCondition):
 
     def evaluate(self, context: TriggerContext) -> bool:
         now = self.now()
-        return now.weekday() in self.weekdays and self.start <= now.time() < self.end
+        if now.weekday() not in self.weekdays:
+            return False
+        if self.start < self.end:
+            return self.start <= now.time() < self.end
+        return now.time() >= self.start or now.time() < self.end  # a window across midnight
 
     def description(self) -> str:
         days = "every day" if len(self.weekdays) == 7 else "weekdays " + ",".join(

@@ -16,19 +16,18 @@ from django.db import models
 
 from ..base.trigger_base import AllOf, AnyOf, Not, TriggerCondition
 from ..exceptions import InvalidCondition
-from .fields import ROOTS, FieldCondition, instance_field, split_path
-from .operators import OPERATORS, Operator, compile_regex, lookup
+from .fields import (
+    ROOTS,
+    FieldCondition,
+    change_field,
+    change_path_problem,
+    instance_field,
+    split_path,
+)
+from .operators import OPERATORS, Operator, check_value, lookup
 
 GROUP_KEYS = ("all", "any", "not")
 LEAF_KEYS = frozenset({"field", "operator", "value"})
-VALUE_HELP = {
-    "list": "a list, e.g. [\"a\", \"b\"]",
-    "pair": "a list of two values [low, high]",
-    "string": "a string",
-    "regex": "a string holding a regular expression",
-    "scalar": "a single value (not a list or an object)",
-    "bool": "true or false (or leave it out)",
-}
 
 
 def compile_condition(
@@ -115,19 +114,16 @@ def _compile_leaf(spec: dict, model: Any, path: str, errors: list[str]) -> Trigg
             "(aliases such as 'equals' and 'neq' are accepted too)."
         )
         return None
+    if operator.is_change and change_field(segments) is None:
+        errors.append(f"{where}: {change_path_problem(field_path, segments, operator.name)}.")
+        return None
     field = _model_field(model, segments, where, errors)
     if field is False:
         return None
     value = spec.get("value")
-    problem = _check_value(operator, "value" in spec, value)
+    problem = check_value(operator, "value" in spec, value)
     if problem:
         errors.append(f"{where}: {problem}")
-        return None
-    if operator.is_change and (instance_field(segments) is None or len(segments) > 2):
-        errors.append(
-            f"{where}: '{operator.name}' compares a model field's old and new values; "
-            "name a field of the changed model, such as 'status'."
-        )
         return None
     if isinstance(field, models.Field) and operator.value_kind not in ("none", "bool", "regex"):
         value, problem = _coerce(field, operator, value)
@@ -148,6 +144,9 @@ def _model_field(model: Any, segments: list[str], where: str, errors: list[str])
         return None
     if segments[0] in ROOTS - {"instance", "old", "new"}:
         return None
+    if name == "pk":
+        field = model._meta.pk
+        return field if len(segments) == 1 or segments[-1] == "pk" else None
     try:
         field = model._meta.get_field(name)
     except FieldDoesNotExist:
@@ -158,36 +157,8 @@ def _model_field(model: Any, segments: list[str], where: str, errors: list[str])
             f"{where}: {model._meta.label} has no field {name!r}; choose one of: {fields}."
         )
         return False
-    last = segments[-1] == name
+    last = segments[-1] == name and segments.count(name) == 1
     return field if last and getattr(field, "concrete", False) else None
-
-
-def _check_value(operator: Operator, present: bool, value: Any) -> str | None:
-    kind = operator.value_kind
-    if kind == "none":
-        if present and value not in (None, True):
-            return f"'{operator.name}' takes no value; remove 'value'."
-        return None
-    if kind == "bool":
-        if present and not isinstance(value, bool):
-            return f"'{operator.name}' takes {VALUE_HELP['bool']}, not {value!r}."
-        return None
-    if not present:
-        return f"'{operator.name}' needs a 'value'."
-    if kind == "list" and not isinstance(value, list):
-        return f"'{operator.name}' needs {VALUE_HELP['list']}, not {value!r}."
-    if kind == "pair" and not (isinstance(value, list) and len(value) == 2):
-        return f"'{operator.name}' needs {VALUE_HELP['pair']}, not {value!r}."
-    if kind in ("string", "regex") and not isinstance(value, str):
-        return f"'{operator.name}' needs {VALUE_HELP[kind]}, not {value!r}."
-    if kind == "scalar" and isinstance(value, (list, dict)):
-        return f"'{operator.name}' needs {VALUE_HELP['scalar']}, not {value!r}."
-    if kind == "regex":
-        try:
-            compile_regex(value)
-        except ValueError as exc:
-            return f"{exc}."
-    return None
 
 
 def _coerce(field: models.Field, operator: Operator, value: Any) -> tuple[Any, str | None]:

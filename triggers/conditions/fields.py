@@ -10,12 +10,12 @@ from django.db import models
 
 from ..base.trigger_base import TriggerCondition
 from ..tracking import MISSING
-from .operators import Operator, compile_regex, lookup
+from .operators import Operator, check_value, compile_regex, lookup
 
 if TYPE_CHECKING:
     from ..base.context import TriggerContext
 
-SEGMENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$|^[0-9]+$")
+SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[0-9]+")
 #: First path segments with a meaning of their own; any other first segment is a model field
 #: (or, for custom events, a key of the event data).
 ROOTS = frozenset(
@@ -29,7 +29,7 @@ def split_path(path: Any) -> list[str]:
         raise ValueError("the field must be a non-empty dotted path such as 'status'")
     segments = path.strip().split(".")
     for segment in segments:
-        if not SEGMENT.match(segment):
+        if not SEGMENT.fullmatch(segment):
             raise ValueError(
                 f"the field {path!r} has an invalid part {segment!r}: use letters, digits and "
                 "underscores, not starting with an underscore"
@@ -44,6 +44,29 @@ def instance_field(segments: list[str]) -> str | None:
     if segments[0] in ROOTS:
         return None
     return segments[0]
+
+
+def change_field(segments: list[str]) -> str | None:
+    """The model field a change operator compares: ``status`` or ``instance.status``."""
+    if len(segments) == 1 and segments[0] not in ROOTS:
+        return segments[0]
+    if len(segments) == 2 and segments[0] in ("instance", "old", "new"):
+        return segments[1]
+    return None
+
+
+def change_path_problem(path: str, segments: list[str], operator: str) -> str:
+    """Why a path cannot take a change operator, and what to write instead."""
+    if segments[0] in ROOTS and len(segments) == 1:
+        return (
+            f"'{operator}' compares a model field's old and new values, but {path!r} means "
+            f"the context's {path} here; write 'instance.{path}' for the model field"
+        )
+    return (
+        f"'{operator}' compares a model field's old and new values; {path!r} is not a field "
+        "of the changed instance (related objects' fields have no old value): name a field "
+        "such as 'status'"
+    )
 
 
 def _walk(obj: Any, segments: list[str]) -> Any:
@@ -97,6 +120,11 @@ def resolve(context: TriggerContext, segments: list[str]) -> Any:
     return _walk(context.instance, [head, *rest])
 
 
+def _plain(value: Any) -> Any:
+    """Model instances compare by primary key, as foreign keys are read by id."""
+    return value.pk if isinstance(value, models.Model) else value
+
+
 class FieldCondition(TriggerCondition):
     """``field`` ``operator`` ``value``, e.g. ``FieldCondition("status", "changed_to", "ACTIVE")``.
 
@@ -111,19 +139,24 @@ class FieldCondition(TriggerCondition):
         if found is None:
             raise ValueError(f"unknown operator {operator!r}")
         self.operator = found
+        problem = check_value(found, True, value)
+        if problem:
+            raise ValueError(problem.rstrip("."))
         if found.value_kind == "regex":
             value = compile_regex(value)
         elif found.value_kind == "bool" and value is None:
             value = True
         elif found.value_kind in ("list", "pair"):
-            value = tuple(value)
+            value = tuple(_plain(v) for v in value)
+        else:
+            value = _plain(value)
         self.value = value
-        self.field = instance_field(self.segments)
-        if found.is_change and (self.field is None or len(self.segments) > 2):
-            raise ValueError(
-                f"the operator {found.name!r} compares a model field's old and new values; "
-                f"{field!r} is not a field of the changed instance"
-            )
+        if found.is_change:
+            self.field = change_field(self.segments)
+            if self.field is None:
+                raise ValueError(change_path_problem(field, self.segments, found.name))
+        else:
+            self.field = instance_field(self.segments)
         self.fields = (self.field,) if self.field else ()
         self.uses_user = self.segments[0] == "user"
 
@@ -141,6 +174,13 @@ class FieldCondition(TriggerCondition):
         value = getattr(self.value, "pattern", self.value)
         if isinstance(value, enum.Enum):
             value = value.value
-        if self.operator.value_kind in ("none",):
+        kind = self.operator.value_kind
+        if kind == "none":
             return f"{self.path} {self.operator.doc}"
+        if kind == "bool":
+            positive = self.operator.name != "not_exists"
+            word = {"is_null": ("is null", "is not null")}.get(
+                self.operator.name, ("is present", "is absent")
+            )
+            return f"{self.path} {word[0] if value == positive else word[1]}"
         return f"{self.path} {self.operator.doc} {value!r}"

@@ -159,6 +159,46 @@ def lookup(name: Any) -> Operator | None:
     return OPERATORS.get(ALIASES.get(key, key))
 
 
+VALUE_HELP = {
+    "list": "a list, e.g. [\"a\", \"b\"]",
+    "pair": "a list of two values [low, high]",
+    "string": "a string",
+    "regex": "a string holding a regular expression",
+    "scalar": "a single value (not a list or an object)",
+    "bool": "true or false (or leave it out)",
+}
+
+
+def check_value(operator: Operator, present: bool, value: Any) -> str | None:
+    """What is wrong with ``value`` for ``operator`` (None when it fits)."""
+    kind = operator.value_kind
+    if kind == "none":
+        if present and value not in (None, True):
+            return f"'{operator.name}' takes no value; remove 'value'."
+        return None
+    if kind == "bool":
+        if present and value is not None and not isinstance(value, bool):
+            return f"'{operator.name}' takes {VALUE_HELP['bool']}, not {value!r}."
+        return None
+    if not present:
+        return f"'{operator.name}' needs a 'value'."
+    many = isinstance(value, (list, tuple, set, frozenset))
+    if kind == "list" and not many:
+        return f"'{operator.name}' needs {VALUE_HELP['list']}, not {value!r}."
+    if kind == "pair" and not (many and len(value) == 2):
+        return f"'{operator.name}' needs {VALUE_HELP['pair']}, not {value!r}."
+    if kind in ("string", "regex") and not isinstance(value, str):
+        return f"'{operator.name}' needs {VALUE_HELP[kind]}, not {value!r}."
+    if kind == "scalar" and (many or isinstance(value, dict)):
+        return f"'{operator.name}' needs {VALUE_HELP['scalar']}, not {value!r}."
+    if kind == "regex":
+        try:
+            compile_regex(value)
+        except ValueError as exc:
+            return f"{exc}."
+    return None
+
+
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 

@@ -168,3 +168,15 @@ def test_user_conditions_with_the_request_user(client):
         client.force_login(user)
         client.post(f"/publish/{article.pk}/")
     assert [c["context"].user for c in rec.calls] == [member]
+
+
+def test_bulk_update_is_one_bulk_event_not_a_queryset_update_too():
+    articles = [ArticleFactory() for _ in range(2)]
+    bulk = record(Article, TriggerEvent.BULK_UPDATE, name="bulk")
+    qs_update = record(Article, TriggerEvent.QUERYSET_UPDATE, name="qs_update")
+    for article in articles:
+        article.views = 9
+    Article.objects.bulk_update(articles, ["views"])
+    assert (len(bulk), len(qs_update)) == (1, 0)
+    Article.objects.update(views=1)
+    assert len(qs_update) == 1

@@ -292,3 +292,28 @@ def test_a_trigger_needs_an_action_a_known_event_and_priority():
 def test_events_are_text_choices():
     assert TriggerEvent("post_save") is TriggerEvent.POST_SAVE
     assert TriggerEvent.PRE_SAVE.is_pre and not TriggerEvent.POST_SAVE.is_pre
+
+
+@pytest.mark.django_db
+def test_json_datetimes_without_an_offset_use_the_current_time_zone():
+    from django.utils import timezone
+
+    from example_project.sims.models import SimCard
+    from tests.factories import SimCardFactory
+    from triggers.conditions import compile_condition
+
+    condition = compile_condition(
+        {"field": "created_at", "operator": "gt", "value": "2024-05-01"}, SimCard
+    )
+    assert timezone.is_aware(condition.value)
+    rec = record(SimCard, conditions={"field": "created_at", "operator": "gt",
+                                      "value": "2024-05-01"})
+    SimCardFactory()
+    assert len(rec) == 1
+
+
+@pytest.mark.django_db
+def test_mode_aliases_are_the_same_for_pre_and_post_triggers():
+    for alias in ("sync", "immediate", "inline"):
+        assert BaseTrigger(name="t", event="pre_save", model=Article, mode=alias,
+                           actions=[print]).mode == "inline"

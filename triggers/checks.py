@@ -8,7 +8,9 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core import checks
 
+from .base.trigger_base import parse_mode
 from .conf import LOG_CHOICES, settings
+from .exceptions import TriggerConfigurationError
 from .registry import trigger_registry
 
 MIDDLEWARE_PATHS = (
@@ -42,7 +44,9 @@ def _check_settings() -> list[checks.CheckMessage]:
     problems = []
     if settings.TRIGGER_LOG_EXECUTIONS not in LOG_CHOICES:
         problems.append(f"TRIGGER_LOG_EXECUTIONS must be one of {', '.join(LOG_CHOICES)}")
-    if settings.TRIGGER_DEFAULT_MODE not in ("on_commit", "inline", "sync"):
+    try:
+        parse_mode(settings.TRIGGER_DEFAULT_MODE)
+    except TriggerConfigurationError:
         problems.append("TRIGGER_DEFAULT_MODE must be 'on_commit' or 'inline'")
     for name in ("TRIGGER_MAX_CHAIN_DEPTH", "TRIGGER_CACHE_TIMEOUT", "TRIGGER_MAX_WORKERS",
                  "TRIGGER_DEFAULT_TIMEOUT"):

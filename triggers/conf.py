@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings as django_settings
 
 DEFAULTS: dict[str, Any] = {
-    # Log every trigger run at DEBUG level and keep tracebacks in the execution log.
+    # Log every trigger run on the "triggers.engine" logger at DEBUG level.
     "TRIGGER_DEBUG": False,
     # Seconds a process trusts its copy of the enable/disable switches before re-reading them.
     "TRIGGER_CACHE_TIMEOUT": 300,

@@ -12,8 +12,9 @@ class TriggerError(Exception):
 class TriggerVeto(TriggerError):
     """Raise from a pre_save or pre_delete trigger to stop the save or delete.
 
-    The exception propagates to the code that called ``save()`` or ``delete()``
-    and the execution is recorded with the status ``vetoed``.
+    The exception propagates to the code that called ``save()`` or ``delete()``, and the
+    execution is recorded with the status ``vetoed`` (inside a transaction that is then rolled
+    back, the record goes with it; Django always deletes inside one).
     """
 
 

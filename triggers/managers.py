@@ -11,6 +11,7 @@ before the write) and, for updates, ``context.data`` (the values written).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -20,13 +21,18 @@ from .base.trigger_engine import engine
 from .tracking import tracker_for
 
 
+#: Django's bulk_update() calls update() internally; that update is part of the bulk event.
+_in_bulk_update: ContextVar[bool] = ContextVar("triggers_in_bulk_update", default=False)
+
+
 class TriggerQuerySet(models.QuerySet):
     def _watched(self, event: TriggerEvent) -> bool:
         return engine.registry.watches(self.model, event)
 
     def update(self, **kwargs: Any) -> int:
         event = TriggerEvent.QUERYSET_UPDATE
-        pks = list(self.values_list("pk", flat=True)) if self._watched(event) else None
+        watched = self._watched(event) and not _in_bulk_update.get()
+        pks = list(self.values_list("pk", flat=True)) if watched else None
         count = super().update(**kwargs)
         if pks is not None:
             engine.on_bulk(event, self.model, self.db, pks=pks, values=kwargs,
@@ -58,7 +64,11 @@ class TriggerQuerySet(models.QuerySet):
 
     def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
         objs = list(objs)
-        count = super().bulk_update(objs, fields, *args, **kwargs)
+        token = _in_bulk_update.set(True)
+        try:
+            count = super().bulk_update(objs, fields, *args, **kwargs)
+        finally:
+            _in_bulk_update.reset(token)
         tracker = tracker_for(self.model)
         if tracker is not None:
             for obj in objs:

@@ -323,7 +323,7 @@ class BaseTrigger:
                 f"use one of {', '.join(TriggerPriority.values)}."
             ) from None
         if self.event.is_pre:
-            if self.mode not in (None, ExecutionMode.INLINE, "inline", "sync"):
+            if self.mode is not None and parse_mode(self.mode) is not ExecutionMode.INLINE:
                 raise TriggerConfigurationError(
                     f"Trigger {self.name!r}: {self.event} triggers run inline, "
                     f"before the write; remove mode={self.mode!r}."

@@ -9,10 +9,13 @@ path (``conditions.all[1].any[0]``), its field and operator, and how to fix it.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.utils import timezone
 
 from ..base.trigger_base import AllOf, AnyOf, Not, TriggerCondition
 from ..exceptions import InvalidCondition
@@ -172,6 +175,10 @@ def _coerce(field: models.Field, operator: Operator, value: Any) -> tuple[Any, s
             continue
         try:
             python = field.to_python(item)
+            if isinstance(python, datetime.datetime) and settings.USE_TZ and timezone.is_naive(
+                python
+            ):
+                python = timezone.make_aware(python)
         except ValidationError as exc:
             return value, (
                 f"{item!r} is not a valid value for {field.name} ({field.get_internal_type()}): "

@@ -224,10 +224,10 @@ class Bench:
         from django.db import transaction
 
         stack = contextlib.ExitStack()
-        if self.around is not None:
-            stack.enter_context(self.around())
         if self.atomic:
             stack.enter_context(transaction.atomic())
+        if self.around is not None:  # inside the transaction: BEGIN/COMMIT are not counted
+            stack.enter_context(self.around())
         return stack
 
     def fill(self, variant: Variant) -> None:

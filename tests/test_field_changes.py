@@ -287,3 +287,47 @@ def test_on_commit_delete_keeps_the_primary_key(django_capture_on_commit_callbac
     with django_capture_on_commit_callbacks(execute=True):
         article.delete()
     assert rec.last["pk"] == pk
+
+
+def test_a_copy_saved_as_a_new_row_is_created():
+    rec = record(Article, TriggerEvent.PRE_SAVE)
+    article = ArticleFactory(status="draft")
+    article = Article.objects.get(pk=article.pk)
+    article.pk = None
+    article._state.adding = True
+    article.save()
+    assert rec.last["created"] is True
+    assert Article.objects.count() == 2
+
+
+def test_conditions_with_change_operators_are_skipped_when_their_field_did_not_change():
+    evaluated = []
+
+    def spy(context):
+        evaluated.append(context.instance.pk)
+        return True
+
+    from triggers.conditions import changed_to
+
+    rec = record(Article, conditions=changed_to("status", "published") & spy)
+    article = ArticleFactory(status="draft")
+    article.title = "only the title"
+    article.save()
+    assert evaluated == [] and len(rec) == 0
+    article.status = "published"
+    article.save()
+    assert evaluated == [article.pk] and len(rec) == 1
+
+
+def test_many_field_triggers_only_the_ones_watching_a_changed_field_are_checked():
+    recorders = {f: record(Article, fields=[f], name=f"on_{f}") for f in
+                 ["title", "status", "views", "price", "data", "author"]}
+    article = ArticleFactory()
+    article.views = 3
+    article.status = "x"
+    article.save()
+    assert {f for f, r in recorders.items() if len(r)} == {"views", "status"}
+    from triggers import trigger_registry
+
+    plan = trigger_registry.plan(Article, TriggerEvent.POST_SAVE)
+    assert plan.candidates(None, article, None, True, None) == ()

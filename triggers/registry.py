@@ -71,6 +71,71 @@ def _check_fields(trigger: BaseTrigger, model: type[models.Model]) -> None:
                 )
 
 
+class Plan:
+    """The triggers of one (model, event), indexed so that a save skips the ones it cannot fire.
+
+    A save event needs only the triggers with no field filter, plus those watching a field that
+    changed. A field filter is a trigger's ``fields`` or, failing that, the fields its
+    conditions' change operators require (``changed_to`` and friends).
+    """
+
+    __slots__ = ("triggers", "always", "by_attname", "watched", "on_create", "rank")
+
+    def __init__(self, model: type, event: TriggerEvent, triggers: tuple[BaseTrigger, ...]):
+        self.triggers = triggers
+        self.rank = {t.name: i for i, t in enumerate(triggers)}
+        fields = model._meta.concrete_fields
+        attname_of = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
+        by_attname: dict[str, list[BaseTrigger]] = {}
+        always, on_create = [], []
+        for trigger in triggers:
+            watched = _change_filter(trigger) if event in SAVE_EVENTS else None
+            attnames = [attname_of.get(f) for f in watched] if watched else None
+            if not attnames or None in attnames:
+                always.append(trigger)
+                continue
+            for attname in attnames:
+                by_attname.setdefault(attname, []).append(trigger)
+            if trigger.fields and trigger.on_create:
+                on_create.append((trigger, tuple(attnames)))
+        self.always = tuple(always)
+        self.by_attname = {a: tuple(ts) for a, ts in by_attname.items()}
+        position = {f.attname: i for i, f in enumerate(fields)}
+        names = {f.attname: f.name for f in fields}
+        self.watched = tuple((a, names[a], position[a]) for a in self.by_attname)
+        self.on_create = tuple(on_create)
+
+    def _sorted(self, triggers: Any) -> tuple[BaseTrigger, ...]:
+        return tuple(sorted(set(triggers), key=lambda t: self.rank[t.name]))
+
+    def candidates(self, tracker: Any, instance: Any, old: Any, created: bool,
+                   update_fields: Any) -> tuple[BaseTrigger, ...]:
+        """The triggers a save may fire; the engine still checks each one fully."""
+        if created:
+            if not self.on_create:
+                return self.always
+            values = instance.__dict__
+            given = [t for t, attnames in self.on_create
+                     if any(values.get(a) is not None for a in attnames)]
+            return self._sorted([*self.always, *given]) if given else self.always
+        if not self.by_attname:
+            return self.always
+        if old is None:
+            return self.triggers
+        changed = tracker.changed(instance, old, self.watched, update_fields)
+        if not changed:
+            return self.always
+        if len(changed) == 1 and not self.always:
+            return self.by_attname[changed[0]]
+        return self._sorted([*self.always, *(t for a in changed for t in self.by_attname[a])])
+
+
+def _change_filter(trigger: BaseTrigger) -> Any:
+    if trigger.fields:
+        return trigger.fields
+    return trigger.condition.required_changes() if trigger.condition is not None else None
+
+
 class TriggerRegistry:
     """All triggers, by name. Code triggers register here through the decorators."""
 
@@ -78,7 +143,7 @@ class TriggerRegistry:
         self._triggers: dict[str, BaseTrigger] = {}
         self._order: dict[str, int] = {}
         self._seq = itertools.count()
-        self._index: dict[tuple[type, TriggerEvent], tuple[BaseTrigger, ...]] = {}
+        self._index: dict[tuple[type, TriggerEvent], Plan] = {}
         self._custom: tuple[BaseTrigger, ...] = ()
         #: Problems found while Django starts: (check id, message, trigger name).
         self.problems: list[tuple[str, str, str]] = []
@@ -164,7 +229,7 @@ class TriggerRegistry:
             if t.model_class is model and t.event is trigger.event
         )
         if found:
-            self._index[key] = found
+            self._index[key] = Plan(model, trigger.event, found)
         else:
             self._index.pop(key, None)
         from .base import signal_integration
@@ -178,9 +243,8 @@ class TriggerRegistry:
         return {event for (m, event) in self._index if m is model}
 
     def _m2m_fields_of(self, model: type) -> set[str]:
-        return {
-            f for t in self._index.get((model, TriggerEvent.M2M_CHANGED), ()) for f in t.fields
-        }
+        plan = self._index.get((model, TriggerEvent.M2M_CHANGED))
+        return {f for t in plan.triggers for f in t.fields} if plan else set()
 
     # Switches ---------------------------------------------------------------------------
 
@@ -206,8 +270,13 @@ class TriggerRegistry:
     # Look-ups -------------------------------------------------------------------------
 
     def for_model(self, model: type, event: TriggerEvent) -> tuple[BaseTrigger, ...]:
-        """The triggers for ``event`` on ``model``, in priority order (the engine's hot path)."""
-        return self._index.get((model, event), ())
+        """The triggers for ``event`` on ``model``, in priority order."""
+        plan = self._index.get((model, event))
+        return plan.triggers if plan is not None else ()
+
+    def plan(self, model: type, event: TriggerEvent) -> Plan | None:
+        """The indexed triggers for ``event`` on ``model`` (the engine's hot path)."""
+        return self._index.get((model, event))
 
     def custom_triggers(self) -> tuple[BaseTrigger, ...]:
         return self._custom

@@ -17,8 +17,9 @@ _user: ContextVar[Any] = ContextVar("triggers_user", default=None)
 _tenant: ContextVar[Any] = ContextVar("triggers_tenant", default=None)
 _suppressed: ContextVar[bool] = ContextVar("triggers_suppressed", default=False)
 _ignored: ContextVar[frozenset[str]] = ContextVar("triggers_ignored", default=frozenset())
-#: (chain id, depth) of the trigger whose actions are running, or None outside any trigger.
-_chain: ContextVar[tuple[str, int] | None] = ContextVar("triggers_chain", default=None)
+#: (context, depth) of the trigger whose actions are running, or None outside any trigger.
+#: Events caused by those actions join that context's chain, one level deeper.
+_chain: ContextVar[tuple[Any, int] | None] = ContextVar("triggers_chain", default=None)
 
 _chain_prefix = uuid.uuid4().hex[:12]
 _chain_counter = itertools.count(1)
@@ -29,7 +30,7 @@ def new_chain_id() -> str:
     return f"{_chain_prefix}-{next(_chain_counter)}"
 
 
-def current_chain() -> tuple[str, int] | None:
+def current_chain() -> tuple[Any, int] | None:
     return _chain.get()
 
 
@@ -107,12 +108,3 @@ def request_context(request: Any) -> Iterator[None]:
         yield
     finally:
         _request.reset(token)
-
-
-@contextmanager
-def chain_context(chain_id: str, depth: int) -> Iterator[None]:
-    token = _chain.set((chain_id, depth))
-    try:
-        yield
-    finally:
-        _chain.reset(token)

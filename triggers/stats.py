@@ -18,6 +18,8 @@ WINDOW = 1000  # durations kept per trigger for the p95
 
 
 class Counter:
+    """Executions of one trigger in this process."""
+
     __slots__ = ("executions", "successes", "failures", "total_ms", "recent")
 
     def __init__(self) -> None:
@@ -27,27 +29,33 @@ class Counter:
         self.total_ms = 0.0
         self.recent: deque[float] = deque(maxlen=WINDOW)
 
+    def add(self, ok: bool, duration_ms: float) -> None:
+        self.executions += 1
+        if ok:
+            self.successes += 1
+        else:
+            self.failures += 1
+        self.total_ms += duration_ms
+        self.recent.append(duration_ms)
+
 
 _counters: dict[str, Counter] = {}
 _lock = threading.Lock()
 
 
-def record(name: str, ok: bool, duration_ms: float) -> None:
-    counter = _counters.get(name)
-    if counter is None:
+def counter(name: str) -> Counter:
+    """The counter of trigger ``name`` (made on first use)."""
+    found = _counters.get(name)
+    if found is None:
         with _lock:
-            counter = _counters.setdefault(name, Counter())
-    counter.executions += 1
-    if ok:
-        counter.successes += 1
-    else:
-        counter.failures += 1
-    counter.total_ms += duration_ms
-    counter.recent.append(duration_ms)
+            found = _counters.setdefault(name, Counter())
+    return found
 
 
 def reset() -> None:
-    _counters.clear()
+    """Zero every counter (the objects stay, so holders of a counter keep counting)."""
+    for found in _counters.values():
+        found.__init__()
 
 
 def p95(durations: list[float]) -> float | None:
@@ -73,6 +81,7 @@ def _from_process() -> dict[str, dict[str, Any]]:
     return {
         name: summary(c.executions, c.successes, c.failures, c.total_ms, p95(list(c.recent)))
         for name, c in list(_counters.items())
+        if c.executions
     }
 
 

@@ -2,14 +2,16 @@
 
 Only models that a trigger watches are tracked. For them ``from_db`` and ``refresh_from_db``
 are wrapped so that an instance loaded from the database remembers the values it was loaded
-with (references to them: no copy, except for mutable JSON-like values, which are deep-copied).
-An instance built by hand with an existing primary key has no snapshot; its old values are read
-from the database once, before it is saved.
+with. A complete load keeps the very tuple of values Django loaded (no copy); a partial one
+(``only()``, ``defer()``) keeps a dict of the loaded fields. Mutable values (JSON, arrays) are
+deep-copied, so in-place changes are seen. An instance built by hand with an existing primary
+key has no snapshot; its old values are read from the database once, before it is saved.
 """
 
 from __future__ import annotations
 
 import copy
+import operator
 from typing import Any
 
 from django.db import models
@@ -18,22 +20,31 @@ SNAPSHOT = "_triggers_snapshot"
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 MISSING: Any = object()
 
+#: A snapshot: a tuple aligned with the model's concrete fields, a dict keyed by attname for
+#: partial knowledge, or None when nothing is known.
+Snapshot = "tuple | dict[str, Any] | None"
+
 
 class ModelTracker:
-    """Keeps the snapshot of one model's instances."""
+    """Keeps the snapshots of one model's instances."""
 
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
         opts = model._meta
-        self.fields = tuple(opts.concrete_fields)
-        self.attnames = tuple(f.attname for f in self.fields)
-        self.names = {f.attname: f.name for f in self.fields}
-        self.attname_of = {f.name: f.attname for f in self.fields}
-        self.attname_of.update({f.attname: f.attname for f in self.fields})
-        self.mutable = frozenset(
-            f.attname for f in self.fields if f.get_internal_type() in MUTABLE_TYPES
+        fields = tuple(opts.concrete_fields)
+        self.attnames = tuple(f.attname for f in fields)
+        self.index = {a: i for i, a in enumerate(self.attnames)}
+        self.names = {f.attname: f.name for f in fields}
+        self.attname_of = {f.name: f.attname for f in fields}
+        self.attname_of.update({a: a for a in self.attnames})
+        self.mutable = tuple(
+            (i, f.attname) for i, f in enumerate(fields)
+            if f.get_internal_type() in MUTABLE_TYPES
         )
+        getter = operator.itemgetter(*self.attnames)
+        self._values = getter if len(self.attnames) > 1 else (lambda d: (getter(d),))
         pk = opts.pk
+        self.pk_attname = pk.attname
         has_db_default = getattr(pk, "has_db_default", lambda: False)
         self.pk_has_default = pk.has_default() or has_db_default()
         self._originals: dict[str, Any] = {}
@@ -51,16 +62,18 @@ class ModelTracker:
         }
         load = model.from_db.__func__
         refresh = model.refresh_from_db
-        mutable = self.mutable
+        size = len(self.attnames)
         tracker = self
 
         def from_db(cls, db, field_names, values):
             instance = load(cls, db, field_names, values)
-            if mutable:
-                values = tuple(
-                    copy.deepcopy(v) if n in mutable else v for n, v in zip(field_names, values)
-                )
-            instance.__dict__[SNAPSHOT] = (field_names, values)
+            if len(values) == size:
+                snap = values if type(values) is tuple else tuple(values)
+            else:
+                snap = dict(zip(field_names, values))
+            if tracker.mutable:
+                snap = tracker._copy_mutable(snap)
+            instance.__dict__[SNAPSHOT] = snap
             return instance
 
         def refresh_from_db(instance, using=None, fields=None, **kwargs):
@@ -80,29 +93,72 @@ class ModelTracker:
                 setattr(self.model, name, original)
         self._originals = {}
 
-    # Snapshots ------------------------------------------------------------------------
+    # Reading snapshots ----------------------------------------------------------------
 
-    def snapshot(self, instance: models.Model) -> dict[str, Any] | None:
-        """The values the instance had in the database, as far as known, keyed by attname."""
-        snap = instance.__dict__.get(SNAPSHOT)
+    def value(self, snap: Any, attname: str) -> Any:
+        """The stored value of ``attname`` in a snapshot, or MISSING."""
         if type(snap) is tuple:
-            snap = dict(zip(*snap))
-            instance.__dict__[SNAPSHOT] = snap
+            return snap[self.index[attname]]
+        if snap is None:
+            return MISSING
+        return snap.get(attname, MISSING)
+
+    def as_dict(self, snap: Any) -> dict[str, Any]:
+        if type(snap) is tuple:
+            return dict(zip(self.attnames, snap))
+        return dict(snap or {})
+
+    def changed(self, instance: models.Model, snap: Any, watched: Any,
+                update_fields: Any) -> list[str]:
+        """The attnames among ``watched`` ((attname, name, index) triples) that changed."""
+        values = instance.__dict__
+        complete = type(snap) is tuple
+        changed = []
+        for attname, name, i in watched:
+            if update_fields is not None and name not in update_fields and (
+                attname not in update_fields
+            ):
+                continue
+            new = values.get(attname, MISSING)
+            if new is MISSING:
+                continue
+            old = snap[i] if complete else snap.get(attname, MISSING)
+            if old is not MISSING and old != new:
+                changed.append(attname)
+        return changed
+
+    # Writing snapshots ----------------------------------------------------------------
+
+    def _copy_mutable(self, snap: Any) -> Any:
+        if type(snap) is tuple:
+            items = list(snap)
+            for i, _attname in self.mutable:
+                items[i] = copy.deepcopy(items[i])
+            return tuple(items)
+        for _i, attname in self.mutable:
+            if attname in snap:
+                snap[attname] = copy.deepcopy(snap[attname])
         return snap
 
     def mark_saved(self, instance: models.Model, fields: Any = None) -> None:
         """Record that ``fields`` (all loaded fields if None) now hold what the database has."""
         values = instance.__dict__
+        snap: Any
         if fields is None:
-            snap = {a: values[a] for a in self.attnames if a in values}
+            try:
+                snap = self._values(values)
+            except KeyError:  # some fields are deferred
+                snap = {a: values[a] for a in self.attnames if a in values}
         else:
-            snap = dict(self.snapshot(instance) or {})
+            snap = self.as_dict(values.get(SNAPSHOT))
             for f in fields:
                 attname = self.attname_of.get(f)
                 if attname is not None and attname in values:
                     snap[attname] = values[attname]
-        for attname in self.mutable & snap.keys():
-            snap[attname] = copy.deepcopy(snap[attname])
+            if len(snap) == len(self.attnames):
+                snap = tuple(snap[a] for a in self.attnames)
+        if self.mutable:
+            snap = self._copy_mutable(snap)
         values[SNAPSHOT] = snap
 
     def prepare(self, instance: models.Model, using: str | None) -> bool:
@@ -111,26 +167,33 @@ class ModelTracker:
         Mirrors Django's own choice between INSERT and UPDATE: a new instance whose primary key
         has a default is inserted; one with an explicit key is looked up once.
         """
-        state = instance._state
-        if state.adding:
-            if instance.pk is None or self.pk_has_default:
+        values = instance.__dict__
+        snap = values.get(SNAPSHOT)
+        if type(snap) is tuple and not instance._state.adding and (
+            values.get(self.pk_attname) is not None
+        ):
+            return False  # the usual case: loaded or saved before, every field known
+        if instance.pk is None:
+            return True
+        if instance._state.adding:
+            if self.pk_has_default:
                 return True
             row = self._load(instance, self.attnames, using)
             if row is None:
                 return True
-            instance.__dict__[SNAPSHOT] = row
+            values[SNAPSHOT] = tuple(row[a] for a in self.attnames)
             return False
-        snap = self.snapshot(instance)
+        if type(snap) is tuple:
+            return False
         if snap is None:
             row = self._load(instance, self.attnames, using)
             if row is not None:
-                instance.__dict__[SNAPSHOT] = row
+                values[SNAPSHOT] = tuple(row[a] for a in self.attnames)
             return False
-        values = instance.__dict__
         missing = [a for a in self.attnames if a in values and a not in snap]
         if missing:
             row = self._load(instance, missing, using) or {}
-            instance.__dict__[SNAPSHOT] = {**snap, **row}
+            values[SNAPSHOT] = {**snap, **row}
         return False
 
     def _load(self, instance: models.Model, attnames: Any, using: str | None) -> dict | None:

@@ -23,6 +23,20 @@ class TriggerContext:
     by name (``"shop"``) or attname (``"shop_id"``); foreign keys compare by id.
     """
 
+    #: For bulk events: the instances written (bulk_create, bulk_update).
+    instances: Any = None
+    #: For bulk events: the primary keys of the rows written, read before the write.
+    pks: Any = None
+    #: For m2m_changed: "pre_add", "post_add", "post_remove", ...
+    m2m_action = ""
+    #: For m2m_changed: the primary keys added or removed.
+    pk_set: Any = None
+    #: For m2m_changed: True when the change was made from the other side of the relation.
+    reverse = False
+    _new: dict[str, Any] | None = None
+    _user: Any = _UNSET
+    _chain_id: str | None = None
+
     def __init__(
         self,
         event: TriggerEvent,
@@ -34,42 +48,42 @@ class TriggerContext:
         raw: bool = False,
         using: str | None = None,
         tracker: ModelTracker | None = None,
-        old: dict[str, Any] | None = None,
+        old: Any = None,
         data: Any = None,
         event_type: str = "",
-        instances: Any = None,
-        pks: Any = None,
-        m2m_action: str = "",
-        pk_set: Any = None,
-        reverse: bool = False,
+        **extra: Any,
     ) -> None:
         self.event = event
         self.model = model
         self.instance = instance
         self.created = created
-        self.update_fields = frozenset(update_fields) if update_fields is not None else None
+        if update_fields is not None and type(update_fields) is not frozenset:
+            update_fields = frozenset(update_fields)
+        self.update_fields = update_fields
         self.raw = raw
         self.using = using
-        self.data = data if data is not None else {}
-        self.event_type = event_type or str(event)
-        self.instances = instances
-        self.pks = pks
-        self.m2m_action = m2m_action
-        self.pk_set = pk_set
-        self.reverse = reverse
+        self.data = {} if data is None else data
+        self.event_type = event_type or event
         self.timestamp = time.time()
         self._tracker = tracker
         self._old = old
-        self._new: dict[str, Any] | None = None
-        self._user = _UNSET
-        self.tenant = runtime.current_tenant()
-        chain = runtime.current_chain()
+        self.tenant = runtime._tenant.get()
+        chain = runtime._chain.get()
         if chain is None:
-            self._chain_id: str | None = None
+            self._parent: TriggerContext | None = None
             self.depth = 0
         else:
-            self._chain_id, self.depth = chain
-        self.object_pk = instance.pk if instance is not None else None
+            self._parent, self.depth = chain
+        if instance is None:
+            self.object_pk = None
+        elif tracker is not None:
+            self.object_pk = instance.__dict__.get(tracker.pk_attname)
+        else:
+            self.object_pk = instance.pk
+        for name, value in extra.items():
+            if name not in ("instances", "pks", "m2m_action", "pk_set", "reverse"):
+                raise TypeError(f"TriggerContext() got an unexpected keyword argument {name!r}")
+            setattr(self, name, value)
 
     # Who and where --------------------------------------------------------------------
 
@@ -84,7 +98,8 @@ class TriggerContext:
     def chain_id(self) -> str:
         """Shared by every execution caused, directly or through actions, by one change."""
         if self._chain_id is None:
-            self._chain_id = runtime.new_chain_id()
+            parent = self._parent
+            self._chain_id = parent.chain_id if parent is not None else runtime.new_chain_id()
         return self._chain_id
 
     # Field changes --------------------------------------------------------------------
@@ -115,7 +130,8 @@ class TriggerContext:
         attname = self._attname(field)
         if self._old is None:
             return None
-        return self._old.get(attname)
+        value = self._tracker.value(self._old, attname)
+        return None if value is MISSING else value
 
     def has_changed(self, field: str) -> bool:
         """True when the field's value differs from the stored one and is being written.
@@ -132,7 +148,7 @@ class TriggerContext:
             return False
         if self.created or self._old is None:
             return self.created and new is not None
-        old = self._old.get(attname, MISSING)
+        old = self._tracker.value(self._old, attname)
         return old is not MISSING and old != new
 
     @cached_property
@@ -157,7 +173,7 @@ class TriggerContext:
         if self._old is None or self._tracker is None:
             return {}
         names = self._tracker.names
-        return {names[a]: v for a, v in self._old.items() if a in names}
+        return {names[a]: v for a, v in self._tracker.as_dict(self._old).items() if a in names}
 
     # Deferred execution ---------------------------------------------------------------
 

@@ -21,15 +21,6 @@ PRE_SAVE, POST_SAVE = TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE
 PRE_DELETE, POST_DELETE = TriggerEvent.PRE_DELETE, TriggerEvent.POST_DELETE
 
 
-def _pre_save(sender, instance, raw=False, using=None, update_fields=None, **kwargs):
-    engine.on_save(PRE_SAVE, sender, instance, None, raw, using, update_fields)
-
-
-def _post_save(sender, instance, created=False, raw=False, using=None, update_fields=None,
-               **kwargs):
-    engine.on_save(POST_SAVE, sender, instance, created, raw, using, update_fields)
-
-
 def _pre_delete(sender, instance, using=None, **kwargs):
     engine.on_delete(PRE_DELETE, sender, instance, using)
 
@@ -48,8 +39,8 @@ def _m2m_changed(sender, instance, action, reverse, model, pk_set, using=None, *
 
 
 RECEIVERS = {
-    "pre_save": (signals.pre_save, _pre_save),
-    "post_save": (signals.post_save, _post_save),
+    "pre_save": (signals.pre_save, engine.on_pre_save),
+    "post_save": (signals.post_save, engine.on_post_save),
     "pre_delete": (signals.pre_delete, _pre_delete),
     "post_delete": (signals.post_delete, _post_delete),
 }

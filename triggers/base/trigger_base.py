@@ -116,6 +116,13 @@ class TriggerCondition:
     def description(self) -> str:
         return type(self).__name__
 
+    def required_changes(self) -> frozenset[str] | None:
+        """Fields of which at least one must change for the condition to hold, if known.
+
+        The engine uses it to skip the condition entirely on saves that change none of them.
+        """
+        return None
+
     def __and__(self, other: Any) -> TriggerCondition:
         return AllOf(self, as_condition(other))
 
@@ -158,6 +165,10 @@ class AllOf(_Group):
 
     joiner = "and"
 
+    def required_changes(self) -> frozenset[str] | None:
+        known = [r for r in (c.required_changes() for c in self.conditions) if r is not None]
+        return min(known, key=len) if known else None
+
     def evaluate(self, context: TriggerContext) -> bool:
         return all(c.evaluate(context) for c in self.conditions)
 
@@ -166,6 +177,12 @@ class AnyOf(_Group):
     """True when at least one condition is true."""
 
     joiner = "or"
+
+    def required_changes(self) -> frozenset[str] | None:
+        found = [c.required_changes() for c in self.conditions]
+        if not found or any(r is None for r in found):
+            return None
+        return frozenset().union(*found)
 
     def evaluate(self, context: TriggerContext) -> bool:
         return any(c.evaluate(context) for c in self.conditions)
@@ -304,6 +321,7 @@ class BaseTrigger:
     m2m_actions: Iterable[str] = ("post_add", "post_remove", "post_clear")
     event_types: Iterable[str] = ()
     model_class: Any = field(default=None, init=False, repr=False)
+    counter: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -347,6 +365,9 @@ class BaseTrigger:
         )
         if not self.actions:
             raise TriggerConfigurationError(f"Trigger {self.name!r} has no action to run.")
+        from .. import stats
+
+        self.counter = stats.counter(self.name)
 
     @property
     def model_label(self) -> str:

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.core.signals import setting_changed
 from django.db import DatabaseError, connections, transaction
 
-from .. import runtime, stats
+from .. import runtime
 from ..conf import settings
 from ..exceptions import TriggerVeto
 from ..registry import trigger_registry
 from ..signals import trigger_executed, trigger_failed
 from ..switches import switches
-from ..tracking import tracker_for
+from ..tracking import SNAPSHOT, _trackers, tracker_for
 from .context import TriggerContext
 from .trigger_base import (
     ENGINE_SWITCH,
@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from ..registry import TriggerRegistry
 
 logger = logging.getLogger("triggers.engine")
+
+PRE_SAVE, POST_SAVE = TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE
+PRE_DELETE, M2M_CHANGED = TriggerEvent.PRE_DELETE, TriggerEvent.M2M_CHANGED
+INLINE, ON_COMMIT = ExecutionMode.INLINE, ExecutionMode.ON_COMMIT
+SUCCESS, FAILED = ExecutionStatus.SUCCESS, ExecutionStatus.FAILED
 
 MAX_ERROR = 10_000
 
@@ -59,6 +64,7 @@ class TriggerEngine:
 
     def __init__(self, registry: TriggerRegistry) -> None:
         self.registry = registry
+        self._plans = registry._index
         self._debug: bool | None = None
         self._config: Config | None = None
 
@@ -102,21 +108,39 @@ class TriggerEngine:
 
     # Events ---------------------------------------------------------------------------
 
-    def on_save(self, event: TriggerEvent, model: Any, instance: Any, created: bool | None,
-                raw: bool, using: str, update_fields: Any) -> None:
-        tracker = tracker_for(model)
-        if event is TriggerEvent.PRE_SAVE:
-            created = tracker.prepare(instance, using) if tracker else instance._state.adding
-        triggers = self.registry.for_model(model, event)
-        if triggers and not (raw and self.config.skip_raw):
-            old = tracker.snapshot(instance) if tracker and not created else None
+    def on_pre_save(self, sender: Any, instance: Any, raw: bool = False, using: Any = None,
+                    update_fields: Any = None, **kwargs: Any) -> None:
+        """The pre_save receiver of watched models: prepare old values, run pre_save triggers."""
+        tracker = _trackers[sender]
+        created = tracker.prepare(instance, using)
+        plan = self._plans.get((sender, PRE_SAVE))
+        if plan is not None:
+            self._save_event(PRE_SAVE, plan, tracker, instance, created, raw, using,
+                             update_fields)
+
+    def on_post_save(self, sender: Any, instance: Any, created: bool = False, raw: bool = False,
+                     using: Any = None, update_fields: Any = None, **kwargs: Any) -> None:
+        """The post_save receiver of watched models: run post_save triggers, refresh old values."""
+        tracker = _trackers[sender]
+        plan = self._plans.get((sender, POST_SAVE))
+        if plan is not None:
+            self._save_event(POST_SAVE, plan, tracker, instance, created, raw, using,
+                             update_fields)
+        tracker.mark_saved(instance, update_fields)
+
+    def _save_event(self, event: TriggerEvent, plan: Any, tracker: Any, instance: Any,
+                    created: bool, raw: bool, using: Any, update_fields: Any) -> None:
+        if raw and self.config.skip_raw:
+            return
+        old = None if created else instance.__dict__.get(SNAPSHOT)
+        candidates = plan.candidates(tracker, instance, old, created, update_fields)
+        if candidates:
             context = TriggerContext(
-                event, model, instance, created=bool(created), update_fields=update_fields,
+                event, tracker.model, instance, created=created, update_fields=update_fields,
                 raw=raw, using=using, tracker=tracker, old=old,
             )
-            self.dispatch(triggers, context)
-        if event is TriggerEvent.POST_SAVE and tracker is not None:
-            tracker.mark_saved(instance, update_fields)
+            # the plan checked the field filters, unless the old values are unknown
+            self.dispatch(candidates, context, fields_checked=created or old is not None)
 
     def on_delete(self, event: TriggerEvent, model: Any, instance: Any, using: str,
                   origin: Any = None) -> None:
@@ -124,7 +148,7 @@ class TriggerEngine:
         if not triggers:
             return
         tracker = tracker_for(model)
-        old = tracker.snapshot(instance) if tracker else None
+        old = instance.__dict__.get(SNAPSHOT) if tracker else None
         if old is None and tracker is not None:  # not loaded while tracked: as it is in memory
             old = {a: v for a, v in instance.__dict__.items() if a in tracker.names}
         context = TriggerContext(event, model, instance, using=using, tracker=tracker, old=old)
@@ -168,45 +192,54 @@ class TriggerEngine:
 
     # Matching and running -------------------------------------------------------------
 
-    def dispatch(self, triggers: Iterable[BaseTrigger], context: TriggerContext) -> None:
+    def dispatch(self, triggers: Iterable[BaseTrigger], context: TriggerContext,
+                 fields_checked: bool = False) -> None:
         """Run or schedule, in priority order, each enabled trigger whose conditions hold."""
-        if runtime.is_suppressed():
+        if runtime._suppressed.get():
             return
         states = switches.states()
         if not states.get(ENGINE_SWITCH, True):
             return
-        ignored = runtime.ignored_names()
+        ignored = runtime._ignored.get()
+        event = context.event
+        deferrable = event is not PRE_SAVE and event is not PRE_DELETE
+        default_mode = self.config.default_mode
         for trigger in triggers:
             name = trigger.name
             if not states.get(name, trigger.enabled) or name in ignored:
                 continue
-            mode = trigger.mode or self.config.default_mode
+            mode = trigger.mode or default_mode
             try:
-                matched = self.matches(trigger, context)
+                if fields_checked or not trigger.fields:
+                    condition = trigger.condition
+                    matched = condition is None or condition.evaluate(context)
+                else:
+                    matched = self.matches(trigger, context)
             except Exception as exc:
                 error = f"The condition raised {type(exc).__name__}: {exc}"
-                self._finish(trigger, context, ExecutionStatus.FAILED, mode, time.time(), 0.0,
+                self._finish(trigger, context, ExecutionStatus.FAILED, mode, 0.0,
                              error=error + "\n" + traceback.format_exc())
                 if trigger.raise_on_error:
                     raise
                 continue
             if not matched:
                 continue
-            if mode is ExecutionMode.ON_COMMIT and not context.event.is_pre:
+            if mode is ON_COMMIT and deferrable:
                 context.freeze()
                 transaction.on_commit(partial(self.run, trigger, context, mode), using=context.using)
             else:
-                self.run(trigger, context, ExecutionMode.INLINE)
+                self.run(trigger, context, INLINE)
 
     def matches(self, trigger: BaseTrigger, context: TriggerContext) -> bool:
         """Whether the event passes the trigger's field filter and its conditions."""
         if trigger.fields:
-            if context.event is TriggerEvent.M2M_CHANGED:
+            event = context.event
+            if event is M2M_CHANGED:
                 if context.data.get("field") not in trigger.fields:
                     return False
                 if context.m2m_action not in trigger.m2m_actions:
                     return False
-            elif context.event.is_save:
+            elif event is PRE_SAVE or event is POST_SAVE:
                 if context.created and not trigger.on_create:
                     return False
                 # on creation a field "changed" when it was given a value
@@ -218,7 +251,6 @@ class TriggerEngine:
     def run(self, trigger: BaseTrigger, context: TriggerContext,
             mode: ExecutionMode = ExecutionMode.INLINE) -> ExecutionStatus:
         """Run the trigger's actions for ``context`` now, record the outcome, return its status."""
-        started = time.time()
         depth = context.depth
         max_depth = self.config.max_depth
         if depth >= max_depth:
@@ -229,16 +261,14 @@ class TriggerEngine:
                 "condition that stops the chain, or wrap the write in triggers.ignore(name)."
             )
             logger.warning("Trigger %s blocked: %s", trigger.name, error)
-            self._finish(trigger, context, ExecutionStatus.BLOCKED, mode, started, None,
-                         error=error)
+            self._finish(trigger, context, ExecutionStatus.BLOCKED, mode, None, error=error)
             return ExecutionStatus.BLOCKED
-        status, message, error = ExecutionStatus.SUCCESS, "", ""
-        token = runtime._chain.set((context.chain_id, depth + 1))
+        status, message, error = SUCCESS, "", ""
+        token = runtime._chain.set((context, depth + 1))
         start = time.perf_counter()
         try:
-            using = context.using
-            if mode is ExecutionMode.INLINE and connections[using or "default"].in_atomic_block:
-                with transaction.atomic(using=using):
+            if mode is INLINE and connections[context.using or "default"].in_atomic_block:
+                with transaction.atomic(using=context.using):
                     message = self._run_actions(trigger, context)
             else:
                 message = self._run_actions(trigger, context)
@@ -246,11 +276,11 @@ class TriggerEngine:
             status, message = ExecutionStatus.VETOED, str(exc)
             raise
         except ActionFailed as exc:
-            status, error = ExecutionStatus.FAILED, str(exc)
+            status, error = FAILED, str(exc)
             if trigger.raise_on_error:
                 raise
         except Exception as exc:
-            status = ExecutionStatus.FAILED
+            status = FAILED
             error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"[:MAX_ERROR]
             logger.exception("Trigger %s failed", trigger.name)
             if trigger.raise_on_error:
@@ -258,39 +288,41 @@ class TriggerEngine:
         finally:
             runtime._chain.reset(token)
             duration = (time.perf_counter() - start) * 1000.0
-            self._finish(trigger, context, status, mode, started, duration, message, error)
+            self._finish(trigger, context, status, mode, duration, message, error)
         return status
 
     def _run_actions(self, trigger: BaseTrigger, context: TriggerContext) -> str:
         message = ""
         for action in trigger.actions:
             result = action.execute(context)
-            if isinstance(result, TriggerResult):
+            if result is not None and isinstance(result, TriggerResult):
                 if not result.success:
                     raise ActionFailed(result.message or f"{action.description()} failed")
                 message = result.message or message
         return message
 
     def _finish(self, trigger: BaseTrigger, context: TriggerContext, status: ExecutionStatus,
-                mode: ExecutionMode, started: float, duration_ms: float | None,
-                message: str = "", error: str = "") -> None:
-        ok = status is ExecutionStatus.SUCCESS or status is ExecutionStatus.VETOED
-        stats.record(trigger.name, ok, duration_ms or 0.0)
-        log = self.config.log
-        if log == "all" or (log == "failures" and not ok):
-            self._write_log(trigger, context, status, mode, started, duration_ms, message, error)
-        if self.debug_mode:
+                mode: ExecutionMode, duration_ms: float | None, message: str = "",
+                error: str = "") -> None:
+        ok = status is SUCCESS or status is ExecutionStatus.VETOED
+        trigger.counter.add(ok, duration_ms or 0.0)
+        config = self.config
+        if config.log == "all" or (not ok and config.log == "failures"):
+            self._write_log(trigger, context, status, mode, duration_ms, message, error)
+        if self._debug or (self._debug is None and config.debug):
             logger.debug("Trigger %s %s in %.3f ms for %r: %s", trigger.name, status,
                          duration_ms or 0.0, context, message or error)
         signal = trigger_executed if ok else trigger_failed
-        signal.send(sender=trigger.name, trigger=trigger, context=context, status=status,
-                    duration_ms=duration_ms, message=message, error=error)
+        if signal.receivers:
+            signal.send(sender=trigger.name, trigger=trigger, context=context, status=status,
+                        duration_ms=duration_ms, message=message, error=error)
 
     def _write_log(self, trigger: BaseTrigger, context: TriggerContext,
-                   status: ExecutionStatus, mode: ExecutionMode, started: float,
-                   duration_ms: float | None, message: str, error: str) -> None:
+                   status: ExecutionStatus, mode: ExecutionMode, duration_ms: float | None,
+                   message: str, error: str) -> None:
         from ..models import TriggerExecution
 
+        started = time.time() - (duration_ms or 0.0) / 1000.0
         user = context.user
         row = TriggerExecution(
             trigger_name=trigger.name,
@@ -327,7 +359,7 @@ class TriggerEngine:
         event = TriggerEvent(event or trigger.event)
         model = type(instance) if instance is not None else trigger.model_class
         tracker = tracker_for(model) if model is not None else None
-        old = tracker.snapshot(instance) if tracker and instance is not None else None
+        old = instance.__dict__.get(SNAPSHOT) if tracker and instance is not None else None
         context = TriggerContext(event, model, instance, tracker=tracker, old=old, data=data,
                                  using=getattr(getattr(instance, "_state", None), "db", None))
         return self.run(trigger, context, ExecutionMode.INLINE)

@@ -160,6 +160,9 @@ class FieldCondition(TriggerCondition):
         self.fields = (self.field,) if self.field else ()
         self.uses_user = self.segments[0] == "user"
 
+    def required_changes(self) -> frozenset[str] | None:
+        return frozenset({self.field}) if self.operator.is_change else None
+
     def evaluate(self, context: TriggerContext) -> bool:
         if self.operator.is_change:
             if context.created or context.instance is None:

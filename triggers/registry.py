@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name, combine_conditions
+from .tracking import MISSING
 from .exceptions import (
     DuplicateTriggerName,
     InvalidCondition,
@@ -122,12 +123,25 @@ class Plan:
             return self.always
         if old is None:
             return self.triggers
-        changed = tracker.changed(instance, old, self.watched, update_fields)
-        if not changed:
+        values = instance.__dict__
+        complete = type(old) is tuple
+        found: list[BaseTrigger] = []
+        for attname, name, i in self.watched:
+            if update_fields is not None and name not in update_fields and (
+                attname not in update_fields
+            ):
+                continue
+            new = values.get(attname, MISSING)
+            if new is MISSING:
+                continue
+            before = old[i] if complete else old.get(attname, MISSING)
+            if before is not MISSING and before != new:
+                found.extend(self.by_attname[attname])
+        if not found:
             return self.always
-        if len(changed) == 1 and not self.always:
-            return self.by_attname[changed[0]]
-        return self._sorted([*self.always, *(t for a in changed for t in self.by_attname[a])])
+        if not self.always and len(found) == 1:
+            return tuple(found)
+        return self._sorted([*self.always, *found])
 
 
 def _change_filter(trigger: BaseTrigger) -> Any:

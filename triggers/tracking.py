@@ -108,25 +108,6 @@ class ModelTracker:
             return dict(zip(self.attnames, snap))
         return dict(snap or {})
 
-    def changed(self, instance: models.Model, snap: Any, watched: Any,
-                update_fields: Any) -> list[str]:
-        """The attnames among ``watched`` ((attname, name, index) triples) that changed."""
-        values = instance.__dict__
-        complete = type(snap) is tuple
-        changed = []
-        for attname, name, i in watched:
-            if update_fields is not None and name not in update_fields and (
-                attname not in update_fields
-            ):
-                continue
-            new = values.get(attname, MISSING)
-            if new is MISSING:
-                continue
-            old = snap[i] if complete else snap.get(attname, MISSING)
-            if old is not MISSING and old != new:
-                changed.append(attname)
-        return changed
-
     # Writing snapshots ----------------------------------------------------------------
 
     def _copy_mutable(self, snap: Any) -> Any:

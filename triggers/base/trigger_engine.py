@@ -130,7 +130,7 @@ class TriggerEngine:
 
     def _save_event(self, event: TriggerEvent, plan: Any, tracker: Any, instance: Any,
                     created: bool, raw: bool, using: Any, update_fields: Any) -> None:
-        if raw and self.config.skip_raw:
+        if raw and (self._config or self.config).skip_raw:
             return
         old = None if created else instance.__dict__.get(SNAPSHOT)
         candidates = plan.candidates(tracker, instance, old, created, update_fields)
@@ -203,7 +203,7 @@ class TriggerEngine:
         ignored = runtime._ignored.get()
         event = context.event
         deferrable = event is not PRE_SAVE and event is not PRE_DELETE
-        default_mode = self.config.default_mode
+        default_mode = (self._config or self.config).default_mode
         for trigger in triggers:
             name = trigger.name
             if not states.get(name, trigger.enabled) or name in ignored:
@@ -252,7 +252,7 @@ class TriggerEngine:
             mode: ExecutionMode = ExecutionMode.INLINE) -> ExecutionStatus:
         """Run the trigger's actions for ``context`` now, record the outcome, return its status."""
         depth = context.depth
-        max_depth = self.config.max_depth
+        max_depth = (self._config or self.config).max_depth
         if depth >= max_depth:
             error = (
                 f"Stopped at chain depth {depth}: TRIGGER_MAX_CHAIN_DEPTH is {max_depth}. "
@@ -306,7 +306,7 @@ class TriggerEngine:
                 error: str = "") -> None:
         ok = status is SUCCESS or status is ExecutionStatus.VETOED
         trigger.counter.add(ok, duration_ms or 0.0)
-        config = self.config
+        config = self._config or self.config
         if config.log == "all" or (not ok and config.log == "failures"):
             self._write_log(trigger, context, status, mode, duration_ms, message, error)
         if self._debug or (self._debug is None and config.debug):

@@ -13,6 +13,7 @@ def _fresh_trigger_state():
     switches._states = {}
     stats.reset()
     engine._debug = None
+    engine.reset_config()
     with isolated_registry():
         yield
     switches.clear_cache()

@@ -85,6 +85,33 @@ class TriggerContext:
                 raise TypeError(f"TriggerContext() got an unexpected keyword argument {name!r}")
             setattr(self, name, value)
 
+    @classmethod
+    def for_save(cls, event: TriggerEvent, instance: models.Model, created: bool,
+                 update_fields: Any, raw: bool, using: Any, tracker: ModelTracker,
+                 old: Any) -> TriggerContext:
+        """The engine's constructor for save events (the hot path: no keyword parsing)."""
+        self = cls.__new__(cls)
+        self.event = self.event_type = event
+        self.model = tracker.model
+        self.instance = instance
+        self.created = created
+        self.update_fields = update_fields  # Django passes a frozenset or None
+        self.raw = raw
+        self.using = using
+        self.data = {}
+        self.timestamp = time.time()
+        self._tracker = tracker
+        self._old = old
+        self.tenant = runtime._tenant.get()
+        chain = runtime._chain.get()
+        if chain is None:
+            self._parent = None
+            self.depth = 0
+        else:
+            self._parent, self.depth = chain
+        self.object_pk = instance.__dict__.get(tracker.pk_attname)
+        return self
+
     # Who and where --------------------------------------------------------------------
 
     @property

@@ -322,6 +322,7 @@ class BaseTrigger:
     event_types: Iterable[str] = ()
     model_class: Any = field(default=None, init=False, repr=False)
     counter: Any = field(default=None, init=False, repr=False)
+    calls: Any = field(default=(), init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -365,6 +366,10 @@ class BaseTrigger:
         )
         if not self.actions:
             raise TriggerConfigurationError(f"Trigger {self.name!r} has no action to run.")
+        # what the engine calls: a plain function directly, any other action's execute()
+        self.calls = tuple(
+            a.func if type(a) is FunctionAction else a.execute for a in self.actions
+        )
         from .. import stats
 
         self.counter = stats.counter(self.name)

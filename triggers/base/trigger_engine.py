@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import fnmatch
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Iterable
@@ -12,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.core.signals import setting_changed
-from django.db import DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from .. import runtime
 from ..conf import settings
@@ -53,6 +55,28 @@ class Config(NamedTuple):
     log: str
     max_depth: int
     debug: bool
+    #: A successful run needs nothing but counting: no log row, no debug line.
+    quiet: bool
+
+
+def in_atomic_block(alias: str | None) -> bool:
+    """Whether the connection ``alias`` is inside ``transaction.atomic()``.
+
+    ``connections[alias]`` asks asgiref whether an event loop runs on every call; database
+    work only happens in threads without one, where Django keeps connections in a plain
+    thread-local, so that is read first (falling back to the public way).
+    """
+    alias = alias or DEFAULT_DB_ALIAS
+    if _thread_connections is not None and asyncio._get_running_loop() is None:
+        connection = getattr(_thread_connections, alias, None)
+        if connection is not None:
+            return connection.in_atomic_block
+    return connections[alias].in_atomic_block
+
+
+_thread_connections = getattr(connections._connections, "_storage", None)
+if not isinstance(_thread_connections, threading.local):
+    _thread_connections = None
 
 
 class ActionFailed(Exception):
@@ -73,12 +97,15 @@ class TriggerEngine:
     @property
     def config(self) -> Config:
         if self._config is None:
+            debug = settings.TRIGGER_DEBUG if self._debug is None else self._debug
+            log = settings.TRIGGER_LOG_EXECUTIONS
             self._config = Config(
                 skip_raw=settings.TRIGGER_SKIP_RAW,
                 default_mode=parse_mode(settings.TRIGGER_DEFAULT_MODE),
-                log=settings.TRIGGER_LOG_EXECUTIONS,
+                log=log,
                 max_depth=settings.TRIGGER_MAX_CHAIN_DEPTH,
-                debug=settings.TRIGGER_DEBUG,
+                debug=debug,
+                quiet=log != "all" and not debug,
             )
         return self._config
 
@@ -88,11 +115,12 @@ class TriggerEngine:
     @property
     def debug_mode(self) -> bool:
         """Log every run at DEBUG level. Defaults to ``TRIGGER_DEBUG``; may be set at run time."""
-        return self.config.debug if self._debug is None else self._debug
+        return self.config.debug
 
     @debug_mode.setter
     def debug_mode(self, value: bool) -> None:
         self._debug = bool(value)
+        self._config = None
 
     @property
     def enabled(self) -> bool:
@@ -135,9 +163,8 @@ class TriggerEngine:
         old = None if created else instance.__dict__.get(SNAPSHOT)
         candidates = plan.candidates(tracker, instance, old, created, update_fields)
         if candidates:
-            context = TriggerContext(
-                event, tracker.model, instance, created=created, update_fields=update_fields,
-                raw=raw, using=using, tracker=tracker, old=old,
+            context = TriggerContext.for_save(
+                event, instance, created, update_fields, raw, using, tracker, old
             )
             # the plan checked the field filters, unless the old values are unknown
             self.dispatch(candidates, context, fields_checked=created or old is not None)
@@ -267,7 +294,7 @@ class TriggerEngine:
         token = runtime._chain.set((context, depth + 1))
         start = time.perf_counter()
         try:
-            if mode is INLINE and connections[context.using or "default"].in_atomic_block:
+            if mode is INLINE and in_atomic_block(context.using):
                 with transaction.atomic(using=context.using):
                     message = self._run_actions(trigger, context)
             else:
@@ -288,15 +315,22 @@ class TriggerEngine:
         finally:
             runtime._chain.reset(token)
             duration = (time.perf_counter() - start) * 1000.0
-            self._finish(trigger, context, status, mode, duration, message, error)
+            if status is SUCCESS and (self._config or self.config).quiet and (
+                not trigger_executed.receivers
+            ):
+                trigger.counter.add(True, duration)  # the common case: count, nothing else
+            else:
+                self._finish(trigger, context, status, mode, duration, message, error)
         return status
 
-    def _run_actions(self, trigger: BaseTrigger, context: TriggerContext) -> str:
+    @staticmethod
+    def _run_actions(trigger: BaseTrigger, context: TriggerContext) -> str:
         message = ""
-        for action in trigger.actions:
-            result = action.execute(context)
+        for call in trigger.calls:
+            result = call(context)
             if result is not None and isinstance(result, TriggerResult):
                 if not result.success:
+                    action = trigger.actions[trigger.calls.index(call)]
                     raise ActionFailed(result.message or f"{action.description()} failed")
                 message = result.message or message
         return message
@@ -309,7 +343,7 @@ class TriggerEngine:
         config = self._config or self.config
         if config.log == "all" or (not ok and config.log == "failures"):
             self._write_log(trigger, context, status, mode, duration_ms, message, error)
-        if self._debug or (self._debug is None and config.debug):
+        if config.debug:
             logger.debug("Trigger %s %s in %.3f ms for %r: %s", trigger.name, status,
                          duration_ms or 0.0, context, message or error)
         signal = trigger_executed if ok else trigger_failed

@@ -20,7 +20,6 @@ from .base.trigger_base import TriggerEvent
 from .base.trigger_engine import engine
 from .tracking import tracker_for
 
-
 #: Django's bulk_update() calls update() internally; that update is part of the bulk event.
 _in_bulk_update: ContextVar[bool] = ContextVar("triggers_in_bulk_update", default=False)
 

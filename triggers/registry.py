@@ -11,7 +11,6 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name, combine_conditions
-from .tracking import MISSING
 from .exceptions import (
     DuplicateTriggerName,
     InvalidCondition,
@@ -19,6 +18,7 @@ from .exceptions import (
     UnknownField,
     UnknownModel,
 )
+from .tracking import MISSING
 
 SAVE_EVENTS = frozenset({TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE})
 DELETE_EVENTS = frozenset({TriggerEvent.PRE_DELETE, TriggerEvent.POST_DELETE})

@@ -63,7 +63,7 @@ def capture_executions() -> Iterator[Runs]:
 
 @contextmanager
 def isolated_registry() -> Iterator[None]:
-    """Unregister, on exit, every trigger registered inside the block (and restore replaced ones)."""
+    """Unregister, on exit, every trigger registered inside the block; restore replaced ones."""
     before = {t.name: t for t in trigger_registry}
     try:
         yield

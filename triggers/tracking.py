@@ -70,7 +70,7 @@ class ModelTracker:
             if len(values) == size:
                 snap = values if type(values) is tuple else tuple(values)
             else:
-                snap = dict(zip(field_names, values))
+                snap = dict(zip(field_names, values, strict=True))
             if tracker.mutable:
                 snap = tracker._copy_mutable(snap)
             instance.__dict__[SNAPSHOT] = snap
@@ -105,7 +105,7 @@ class ModelTracker:
 
     def as_dict(self, snap: Any) -> dict[str, Any]:
         if type(snap) is tuple:
-            return dict(zip(self.attnames, snap))
+            return dict(zip(self.attnames, snap, strict=True))
         return dict(snap or {})
 
     # Writing snapshots ----------------------------------------------------------------

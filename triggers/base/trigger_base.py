@@ -1,4 +1,4 @@
-"""The types every trigger is made of: events, priorities, results, conditions, actions, triggers."""
+"""What triggers are made of: events, priorities, results, conditions, actions, triggers."""
 
 from __future__ import annotations
 
@@ -103,7 +103,8 @@ class TriggerResult:
 
 
 class TriggerCondition:
-    """A test on a TriggerContext. Subclasses implement ``evaluate``; ``&``, ``|``, ``~`` compose."""
+    """A test on a TriggerContext. Subclasses implement ``evaluate``; ``&``, ``|``, ``~``
+    compose them."""
 
     #: Fields of the model the condition reads, checked against the model by ``manage.py check``.
     fields: tuple[str, ...] = ()
@@ -213,7 +214,8 @@ class CallableCondition(TriggerCondition):
         return bool(self.func(context))
 
     def description(self) -> str:
-        return getattr(self.func, "__doc__", None) or getattr(self.func, "__name__", repr(self.func))
+        func = self.func
+        return getattr(func, "__doc__", None) or getattr(func, "__name__", repr(func))
 
 
 def as_condition(value: Any) -> TriggerCondition:

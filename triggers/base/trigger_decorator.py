@@ -23,7 +23,8 @@ from .trigger_base import BaseTrigger, TriggerEvent, TriggerPriority
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _register(event: TriggerEvent | str, model: Any, name: str | None, options: dict) -> Callable[[F], F]:
+def _register(event: TriggerEvent | str, model: Any, name: str | None,
+              options: dict) -> Callable[[F], F]:
     condition = options.pop("condition", None)
     options.setdefault("priority", TriggerPriority.NORMAL)
 

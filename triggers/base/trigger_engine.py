@@ -253,7 +253,8 @@ class TriggerEngine:
                 continue
             if mode is ON_COMMIT and deferrable:
                 context.freeze()
-                transaction.on_commit(partial(self.run, trigger, context, mode), using=context.using)
+                run_later = partial(self.run, trigger, context, mode)
+                transaction.on_commit(run_later, using=context.using)
             else:
                 self.run(trigger, context, INLINE)
 

@@ -85,7 +85,9 @@ def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCond
         if not isinstance(inner, list):
             errors.append(f"{path}.{key}: expected a list of conditions.")
             return None
-        parts = [_compile(item, model, f"{path}.{key}[{i}]", errors) for i, item in enumerate(inner)]
+        parts = [
+            _compile(item, model, f"{path}.{key}[{i}]", errors) for i, item in enumerate(inner)
+        ]
         parts = [p for p in parts if p is not None]
         return AllOf(*parts) if key == "all" else AnyOf(*parts)
     return _compile_leaf(spec, model, path, errors)

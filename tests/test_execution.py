@@ -317,3 +317,16 @@ def test_mode_aliases_are_the_same_for_pre_and_post_triggers():
     for alias in ("sync", "immediate", "inline"):
         assert BaseTrigger(name="t", event="pre_save", model=Article, mode=alias,
                            actions=[print]).mode == "inline"
+
+
+@pytest.mark.django_db
+def test_fixture_loading_reads_no_old_values():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    record(Article)
+    with CaptureQueriesContext(connection) as queries:
+        call_command("loaddata", str(FIXTURE), verbosity=0)
+    selects = [q["sql"] for q in queries
+               if q["sql"].startswith("SELECT") and "testapp_article" in q["sql"]]
+    assert selects == []  # triggers read nothing for fixture rows

@@ -139,6 +139,8 @@ class TriggerEngine:
     def on_pre_save(self, sender: Any, instance: Any, raw: bool = False, using: Any = None,
                     update_fields: Any = None, **kwargs: Any) -> None:
         """The pre_save receiver of watched models: prepare old values, run pre_save triggers."""
+        if raw and (self._config or self.config).skip_raw:
+            return  # fixture loading: no trigger runs, so no old value is needed
         tracker = _trackers[sender]
         created = tracker.prepare(instance, using)
         plan = self._plans.get((sender, PRE_SAVE))

@@ -4,7 +4,7 @@
 Two views, for each save operation of the benchmark (create, save unwatched, save watched):
 
 1. In place: the same timed batches as ``run.py`` on the plain and the ``triggers`` model,
-   alternating, with the time spent inside ``TriggerEngine.on_save`` (pre_save and post_save)
+   alternating, with the time spent inside the engine's pre_save and post_save receivers
    measured around each call. The rest of the difference is Django's signal dispatch and the
    cache effects of running more code per save.
 2. cProfile of the ``triggers`` model alone: the functions of triggers/ by cumulative time per
@@ -52,8 +52,11 @@ def main() -> int:
 
 
 def profile(options: argparse.Namespace, args: argparse.Namespace) -> None:
+    from django.db.models import signals
+
     from benchmarks.benchapp.hooks import STATE
-    from triggers.base.trigger_engine import TriggerEngine, engine
+    from triggers.base.signal_integration import _uid
+    from triggers.base.trigger_engine import engine
 
     variants = {v.key: v for v in bench_run.make_variants()}
     plain, measured = variants["plain"], variants[options.variant]
@@ -63,12 +66,25 @@ def profile(options: argparse.Namespace, args: argparse.Namespace) -> None:
     batch = options.batch
 
     spent = {"pre": 0, "post": 0}
-    original = TriggerEngine.on_save.__get__(engine)
+    model = measured.model
+    receivers = {"pre": (signals.pre_save, engine.on_pre_save),
+                 "post": (signals.post_save, engine.on_post_save)}
 
-    def timed_on_save(event, model, instance, created, raw, using, update_fields):
-        t0 = time.perf_counter_ns()
-        original(event, model, instance, created, raw, using, update_fields)
-        spent["pre" if event.is_pre else "post"] += time.perf_counter_ns() - t0
+    def timed(kind, receiver):
+        def wrapper(sender, **kwargs):
+            t0 = time.perf_counter_ns()
+            receiver(sender=sender, **kwargs)
+            spent[kind] += time.perf_counter_ns() - t0
+
+        return wrapper
+
+    def swap(timing: bool) -> None:
+        """Connect the engine's receivers for ``model``, timed or as they are."""
+        for kind, (signal, receiver) in receivers.items():
+            uid = _uid(f"{kind}_save", model)
+            signal.disconnect(sender=model, dispatch_uid=uid)
+            signal.connect(timed(kind, receiver) if timing else receiver, sender=model,
+                           weak=False, dispatch_uid=uid)
 
     figures = {op: {"plain": [], "measured": [], "pre": [], "post": []} for op in SAVE_OPS}
     with measured.context():
@@ -82,11 +98,11 @@ def profile(options: argparse.Namespace, args: argparse.Namespace) -> None:
                 gc.disable()
                 figures[op]["plain"].append(run(plain, batch))
                 spent["pre"] = spent["post"] = 0
-                engine.on_save = timed_on_save
+                swap(timing=True)
                 try:
                     figures[op]["measured"].append(run(measured, batch))
                 finally:
-                    del engine.on_save
+                    swap(timing=False)
                     gc.enable()
                 figures[op]["pre"].append(spent["pre"] / batch)
                 figures[op]["post"].append(spent["post"] / batch)
@@ -94,7 +110,7 @@ def profile(options: argparse.Namespace, args: argparse.Namespace) -> None:
         print(f"In place, µs per operation (median of {options.rounds} rounds of {batch}); "
               f"variant {options.variant!r}")
         print(f"{'operation':18} {'plain':>8} {'variant':>8} {'extra':>7} "
-              f"{'on_save pre':>12} {'on_save post':>13} {'rest':>7}")
+              f"{'pre_save':>12} {'post_save':>13} {'rest':>7}")
         for op, f in figures.items():
             m = {k: statistics.median(v) / 1000 for k, v in f.items()}
             extra = m["measured"] - m["plain"]

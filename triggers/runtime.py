@@ -30,10 +30,6 @@ def new_chain_id() -> str:
     return f"{_chain_prefix}-{next(_chain_counter)}"
 
 
-def current_chain() -> tuple[Any, int] | None:
-    return _chain.get()
-
-
 def current_user() -> Any:
     """The user who is making the change: ``acting_as()`` first, then the request's user."""
     user = _user.get()
@@ -46,18 +42,6 @@ def current_user() -> Any:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return user
-
-
-def current_tenant() -> Any:
-    return _tenant.get()
-
-
-def is_suppressed() -> bool:
-    return _suppressed.get()
-
-
-def ignored_names() -> frozenset[str]:
-    return _ignored.get()
 
 
 @contextmanager
@@ -98,13 +82,3 @@ def tenant_context(tenant: Any) -> Iterator[None]:
         yield
     finally:
         _tenant.reset(token)
-
-
-@contextmanager
-def request_context(request: Any) -> Iterator[None]:
-    """Make ``request`` the current request; TriggerRequestMiddleware uses this."""
-    token = _request.set(request)
-    try:
-        yield
-    finally:
-        _request.reset(token)

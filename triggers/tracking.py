@@ -20,9 +20,8 @@ SNAPSHOT = "_triggers_snapshot"
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 MISSING: Any = object()
 
-#: A snapshot: a tuple aligned with the model's concrete fields, a dict keyed by attname for
-#: partial knowledge, or None when nothing is known.
-Snapshot = "tuple | dict[str, Any] | None"
+#: A snapshot is a tuple aligned with the model's concrete fields, or a dict keyed by attname
+#: for partial knowledge; no snapshot means nothing is known.
 
 
 class ModelTracker:

@@ -328,5 +328,6 @@ def test_fixture_loading_reads_no_old_values():
     with CaptureQueriesContext(connection) as queries:
         call_command("loaddata", str(FIXTURE), verbosity=0)
     selects = [q["sql"] for q in queries
-               if q["sql"].startswith("SELECT") and "testapp_article" in q["sql"]]
+               if q["sql"].startswith("SELECT") and "testapp_article" in q["sql"]
+               and "setval" not in q["sql"]]  # PostgreSQL's sequence reset after loaddata
     assert selects == []  # triggers read nothing for fixture rows

@@ -268,6 +268,17 @@ def test_fixture_loading_fires_when_asked(settings):
 
 
 @pytest.mark.django_db
+def test_fixture_loading_over_an_existing_row_sees_the_changes(settings):
+    settings.TRIGGER_SKIP_RAW = False
+    Article.objects.create(pk=100, title="before", status="draft")
+    rec = record(Article, fields=["title", "status"])
+    call_command("loaddata", str(FIXTURE), verbosity=0)
+    assert rec.last["created"] is False
+    assert rec.last["changes"] == {"title": ("before", "from a fixture"),
+                                   "status": ("draft", "published")}
+
+
+@pytest.mark.django_db
 def test_decorated_functions_stay_callable_and_know_their_trigger():
     @post_save_trigger("testapp.Article", name="decorated", description="Say hi")
     def handler(context):

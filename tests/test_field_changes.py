@@ -167,6 +167,18 @@ def test_instance_built_by_hand_with_an_existing_pk_reads_old_values_once():
     assert rec.last["changes"] == {"state": ("open", "closed")}
 
 
+def test_pre_save_knows_whether_a_hand_built_instance_is_created():
+    Ticket.objects.create(number=7, state="open")
+    rec = record(Ticket, TriggerEvent.PRE_SAVE)
+    with CaptureQueriesContext(connection) as queries:
+        Ticket(number=7, state="closed").save()
+    assert len(selects(queries, "testapp_ticket")) == 1
+    assert rec.last["created"] is False
+    assert rec.last["changes"] == {"state": ("open", "closed")}
+    Ticket(number=9, state="open").save()
+    assert rec.last["created"] is True
+
+
 def test_instance_built_by_hand_with_a_new_pk_is_created():
     rec = record(Ticket)
     Ticket(number=8, state="open").save()

@@ -11,6 +11,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name, combine_conditions
+from .conditions.fields import HASH_SAFE
 from .exceptions import (
     DuplicateTriggerName,
     InvalidCondition,
@@ -80,7 +81,7 @@ class Plan:
     conditions' change operators require (``changed_to`` and friends).
     """
 
-    __slots__ = ("triggers", "always", "by_attname", "watched", "on_create", "rank")
+    __slots__ = ("triggers", "always", "guards", "by_attname", "watched", "on_create", "rank")
 
     def __init__(self, model: type, event: TriggerEvent, triggers: tuple[BaseTrigger, ...]):
         self.triggers = triggers
@@ -88,18 +89,32 @@ class Plan:
         fields = model._meta.concrete_fields
         attname_of = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
         by_attname: dict[str, list[BaseTrigger]] = {}
+        guarded: dict[str, dict[Any, list[BaseTrigger]]] = {}
         always, on_create = [], []
         for trigger in triggers:
             watched = _change_filter(trigger) if event in SAVE_EVENTS else None
             attnames = [attname_of.get(f) for f in watched] if watched else None
             if not attnames or None in attnames:
-                always.append(trigger)
+                guard = _equality_guard(trigger, attname_of) if event in SAVE_EVENTS else None
+                if guard is None:
+                    always.append(trigger)
+                else:
+                    table = guarded.setdefault(guard[0], {})
+                    for value in guard[1]:
+                        table.setdefault(value, []).append(trigger)
                 continue
             for attname in attnames:
                 by_attname.setdefault(attname, []).append(trigger)
             if trigger.fields and trigger.on_create:
                 on_create.append((trigger, tuple(attnames)))
+        #: Triggers every save may fire (no field filter, no equality guard).
         self.always = tuple(always)
+        #: (attname, {value: triggers}, every trigger guarded by attname) for each guarded field.
+        self.guards = tuple(
+            (a, {v: tuple(ts) for v, ts in table.items()},
+             tuple({t.name: t for ts in table.values() for t in ts}.values()))
+            for a, table in guarded.items()
+        )
         self.by_attname = {a: tuple(ts) for a, ts in by_attname.items()}
         position = {f.attname: i for i, f in enumerate(fields)}
         names = {f.attname: f.name for f in fields}
@@ -112,18 +127,18 @@ class Plan:
     def candidates(self, tracker: Any, instance: Any, old: Any, created: bool,
                    update_fields: Any) -> tuple[BaseTrigger, ...]:
         """The triggers a save may fire; the engine still checks each one fully."""
+        values = instance.__dict__
+        always = self._guarded(values) if self.guards else self.always
         if created:
             if not self.on_create:
-                return self.always
-            values = instance.__dict__
+                return always
             given = [t for t, attnames in self.on_create
                      if any(values.get(a) is not None for a in attnames)]
-            return self._sorted([*self.always, *given]) if given else self.always
+            return self._sorted([*always, *given]) if given else always
         if not self.by_attname:
-            return self.always
+            return always
         if old is None:
             return self.triggers
-        values = instance.__dict__
         complete = type(old) is tuple
         found: list[BaseTrigger] = []
         for attname, name, i in self.watched:
@@ -138,10 +153,29 @@ class Plan:
             if before is not MISSING and before != new:
                 found.extend(self.by_attname[attname])
         if not found:
-            return self.always
-        if not self.always and len(found) == 1:
+            return always
+        if not always and len(found) == 1:
             return tuple(found)
-        return self._sorted([*self.always, *found])
+        return self._sorted([*always, *found])
+
+    def _guarded(self, values: dict[str, Any]) -> tuple[BaseTrigger, ...]:
+        """``always`` plus the guarded triggers whose field holds one of their values."""
+        found: list[BaseTrigger] = []
+        for attname, table, every in self.guards:
+            value = values.get(attname)  # a field not loaded reads as None, as in conditions
+            if type(value) in HASH_SAFE:
+                found.extend(table.get(value, ()))
+            else:  # a value of another type compares by its own rules: check them all
+                found.extend(every)
+        return self._sorted([*self.always, *found]) if found else self.always
+
+
+def _equality_guard(trigger: BaseTrigger, attname_of: dict[str, str]) -> Any:
+    """``(attname, values)`` of the trigger condition's equality guard on a concrete field."""
+    guard = trigger.condition.equality_guard() if trigger.condition is not None else None
+    if guard is None or guard[0] not in attname_of:
+        return None
+    return attname_of[guard[0]], guard[1]
 
 
 def _change_filter(trigger: BaseTrigger) -> Any:
@@ -249,6 +283,13 @@ class TriggerRegistry:
         from .base import signal_integration
 
         signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
+
+    def rewire(self) -> None:
+        """Reconnect the receivers of every watched model (after a setting they depend on)."""
+        from .base import signal_integration
+
+        for model in {m for (m, _event) in self._index}:
+            signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
 
     def _sorted(self, triggers: Any) -> tuple[BaseTrigger, ...]:
         return tuple(sorted(triggers, key=lambda t: (t.priority.rank, self._order[t.name])))

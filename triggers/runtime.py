@@ -1,11 +1,15 @@
 """Per-context state: the request user, the tenant, the trigger chain, and switches off.
 
-Everything here lives in ``contextvars``, so it follows threads and asyncio tasks correctly.
+What users set (the user, the tenant, ``disabled()``, ``ignore()``) lives in ``contextvars``,
+so it follows asyncio tasks and asgiref's thread hops. The trigger chain is the engine's own:
+actions run synchronously in the thread that fired them, so the chain is kept in a
+thread-local, which costs a save far less than setting a context variable.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +21,15 @@ _user: ContextVar[Any] = ContextVar("triggers_user", default=None)
 _tenant: ContextVar[Any] = ContextVar("triggers_tenant", default=None)
 _suppressed: ContextVar[bool] = ContextVar("triggers_suppressed", default=False)
 _ignored: ContextVar[frozenset[str]] = ContextVar("triggers_ignored", default=frozenset())
-#: (context, depth) of the trigger whose actions are running, or None outside any trigger.
-#: Events caused by those actions join that context's chain, one level deeper.
-_chain: ContextVar[tuple[Any, int] | None] = ContextVar("triggers_chain", default=None)
+
+
+class _Chain(threading.local):
+    #: (context, depth) of the trigger whose actions run in this thread, or None outside any
+    #: trigger. Events caused by those actions join that context's chain, one level deeper.
+    current: tuple[Any, int] | None = None
+
+
+_chain = _Chain()
 
 _chain_prefix = uuid.uuid4().hex[:12]
 _chain_counter = itertools.count(1)

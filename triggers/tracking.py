@@ -5,7 +5,9 @@ are wrapped so that an instance loaded from the database remembers the values it
 with. A complete load keeps the very tuple of values Django loaded (no copy); a partial one
 (``only()``, ``defer()``) keeps a dict of the loaded fields. Mutable values (JSON, arrays) are
 deep-copied, so in-place changes are seen. An instance built by hand with an existing primary
-key has no snapshot; its old values are read from the database once, before it is saved.
+key has no snapshot; its old values are read from the database once, before it is saved: the
+model's ``save_base`` is wrapped for that, which costs a save far less than a ``pre_save``
+receiver would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import copy
 import operator
 from typing import Any
 
-from django.db import models
+from django.db import models, router
+
+from .conf import settings
 
 SNAPSHOT = "_triggers_snapshot"
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
@@ -56,12 +60,13 @@ class ModelTracker:
             return
         model = self.model
         self._originals = {
-            "from_db": model.__dict__.get("from_db"),
-            "refresh_from_db": model.__dict__.get("refresh_from_db"),
+            name: model.__dict__.get(name) for name in ("from_db", "refresh_from_db", "save_base")
         }
         load = model.from_db.__func__
         refresh = model.refresh_from_db
+        save = model.save_base
         size = len(self.attnames)
+        pk_attname = self.pk_attname
         tracker = self
 
         def from_db(cls, db, field_names, values):
@@ -79,10 +84,22 @@ class ModelTracker:
             refresh(instance, using=using, fields=fields, **kwargs)
             tracker.mark_saved(instance, fields)
 
+        def save_base(instance, *args, **kwargs):
+            values = instance.__dict__
+            if type(values.get(SNAPSHOT)) is not tuple or instance._state.adding or (
+                values.get(pk_attname) is None
+            ):
+                raw = kwargs.get("raw", args[0] if args else False)
+                if not (raw and settings.TRIGGER_SKIP_RAW):
+                    tracker.prepare(instance, kwargs.get("using"))
+            return save(instance, *args, **kwargs)
+
         from_db.__doc__ = load.__doc__
         refresh_from_db.__doc__ = refresh.__doc__
+        save_base.__doc__ = save.__doc__
         model.from_db = classmethod(from_db)
         model.refresh_from_db = refresh_from_db
+        model.save_base = save_base
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():
@@ -141,43 +158,40 @@ class ModelTracker:
             snap = self._copy_mutable(snap)
         values[SNAPSHOT] = snap
 
-    def prepare(self, instance: models.Model, using: str | None) -> bool:
-        """Before a save: make sure the old values are known. Returns whether a row is created.
+    def prepare(self, instance: models.Model, using: str | None) -> None:
+        """Before a save: make sure the old values are known (at most one SELECT).
 
         Mirrors Django's own choice between INSERT and UPDATE: a new instance whose primary key
-        has a default is inserted; one with an explicit key is looked up once.
+        has a default is inserted; one with an explicit key is looked up once. A row about to be
+        inserted keeps no snapshot.
         """
         values = instance.__dict__
         snap = values.get(SNAPSHOT)
-        if type(snap) is tuple and not instance._state.adding and (
-            values.get(self.pk_attname) is not None
-        ):
-            return False  # the usual case: loaded or saved before, every field known
-        if instance.pk is None:
-            return True
-        if instance._state.adding:
-            if self.pk_has_default:
-                return True
+        adding = instance._state.adding
+        if values.get(self.pk_attname) is None or (adding and self.pk_has_default):
+            values.pop(SNAPSHOT, None)
+        elif adding or snap is None:
             row = self._load(instance, self.attnames, using)
             if row is None:
-                return True
-            values[SNAPSHOT] = tuple(row[a] for a in self.attnames)
-            return False
-        if type(snap) is tuple:
-            return False
-        if snap is None:
-            row = self._load(instance, self.attnames, using)
-            if row is not None:
+                values.pop(SNAPSHOT, None)
+            else:
                 values[SNAPSHOT] = tuple(row[a] for a in self.attnames)
-            return False
-        missing = [a for a in self.attnames if a in values and a not in snap]
-        if missing:
-            row = self._load(instance, missing, using) or {}
-            values[SNAPSHOT] = {**snap, **row}
-        return False
+        elif type(snap) is not tuple:
+            missing = [a for a in self.attnames if a in values and a not in snap]
+            if missing:
+                row = self._load(instance, missing, using) or {}
+                values[SNAPSHOT] = {**snap, **row}
+
+    def creates(self, instance: models.Model) -> bool:
+        """Whether saving ``instance`` inserts a row (once ``prepare`` has run)."""
+        values = instance.__dict__
+        return values.get(self.pk_attname) is None or (
+            instance._state.adding and (self.pk_has_default or SNAPSHOT not in values)
+        )
 
     def _load(self, instance: models.Model, attnames: Any, using: str | None) -> dict | None:
-        manager = self.model._base_manager.using(using or instance._state.db or "default")
+        using = using or router.db_for_write(self.model, instance=instance)
+        manager = self.model._base_manager.using(using)
         return manager.filter(pk=instance.pk).values(*attnames).first()
 
 

@@ -68,7 +68,7 @@ class TriggerContext:
         self._tracker = tracker
         self._old = old
         self.tenant = runtime._tenant.get()
-        chain = runtime._chain.get()
+        chain = runtime._chain.current
         if chain is None:
             self._parent: TriggerContext | None = None
             self.depth = 0
@@ -103,7 +103,7 @@ class TriggerContext:
         self._tracker = tracker
         self._old = old
         self.tenant = runtime._tenant.get()
-        chain = runtime._chain.get()
+        chain = runtime._chain.current
         if chain is None:
             self._parent = None
             self.depth = 0

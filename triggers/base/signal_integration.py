@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import signals
 
+from ..conf import settings
 from ..middleware import TriggerRequestMiddleware
 from ..tracking import track, untrack
 from .trigger_base import TriggerEvent
@@ -55,7 +56,10 @@ def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str]) -> None:
     """Connect exactly the receivers ``model`` needs for ``events``; disconnect the rest."""
     wanted: set[str] = set()
     if events & {PRE_SAVE, POST_SAVE}:
-        wanted |= {"pre_save", "post_save"}  # both: old values are prepared and refreshed
+        wanted.add("post_save")  # always: it refreshes the old values after a save
+        # raw saves (loaddata) bypass the tracker's save_base, so pre_save prepares them
+        if PRE_SAVE in events or not settings.TRIGGER_SKIP_RAW:
+            wanted.add("pre_save")
     if PRE_DELETE in events:
         wanted.add("pre_delete")
     if POST_DELETE in events:

@@ -124,6 +124,15 @@ class TriggerCondition:
         """
         return None
 
+    def equality_guard(self) -> tuple[str, tuple[Any, ...]] | None:
+        """``(field, values)`` when the condition can only hold while the instance's ``field``
+        equals one of ``values`` (an ``eq`` or ``in`` test), if known.
+
+        The engine indexes triggers by it, so a save evaluates only the conditions whose
+        guarded field holds one of their values.
+        """
+        return None
+
     def __and__(self, other: Any) -> TriggerCondition:
         return AllOf(self, as_condition(other))
 
@@ -169,6 +178,9 @@ class AllOf(_Group):
     def required_changes(self) -> frozenset[str] | None:
         known = [r for r in (c.required_changes() for c in self.conditions) if r is not None]
         return min(known, key=len) if known else None
+
+    def equality_guard(self) -> tuple[str, tuple[Any, ...]] | None:
+        return next((g for g in (c.equality_guard() for c in self.conditions) if g), None)
 
     def evaluate(self, context: TriggerContext) -> bool:
         return all(c.evaluate(context) for c in self.conditions)

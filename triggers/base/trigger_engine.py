@@ -138,15 +138,16 @@ class TriggerEngine:
 
     def on_pre_save(self, sender: Any, instance: Any, raw: bool = False, using: Any = None,
                     update_fields: Any = None, **kwargs: Any) -> None:
-        """The pre_save receiver of watched models: prepare old values, run pre_save triggers."""
-        if raw and (self._config or self.config).skip_raw:
-            return  # fixture loading: no trigger runs, so no old value is needed
+        """The pre_save receiver of models with pre_save triggers (or that run raw saves)."""
         tracker = _trackers[sender]
-        created = tracker.prepare(instance, using)
+        if raw:
+            if (self._config or self.config).skip_raw:
+                return  # fixture loading: no trigger runs, so no old value is needed
+            tracker.prepare(instance, using)  # loaddata bypasses the wrapped save_base
         plan = self._plans.get((sender, PRE_SAVE))
         if plan is not None:
-            self._save_event(PRE_SAVE, plan, tracker, instance, created, raw, using,
-                             update_fields)
+            self._save_event(PRE_SAVE, plan, tracker, instance, tracker.creates(instance), raw,
+                             using, update_fields)
 
     def on_post_save(self, sender: Any, instance: Any, created: bool = False, raw: bool = False,
                      using: Any = None, update_fields: Any = None, **kwargs: Any) -> None:
@@ -294,7 +295,8 @@ class TriggerEngine:
             self._finish(trigger, context, ExecutionStatus.BLOCKED, mode, None, error=error)
             return ExecutionStatus.BLOCKED
         status, message, error = SUCCESS, "", ""
-        token = runtime._chain.set((context, depth + 1))
+        chain = runtime._chain
+        outer, chain.current = chain.current, (context, depth + 1)
         start = time.perf_counter()
         try:
             if mode is INLINE and in_atomic_block(context.using):
@@ -316,7 +318,7 @@ class TriggerEngine:
             if trigger.raise_on_error:
                 raise
         finally:
-            runtime._chain.reset(token)
+            chain.current = outer
             duration = (time.perf_counter() - start) * 1000.0
             if status is SUCCESS and (self._config or self.config).quiet and (
                 not trigger_executed.receivers
@@ -415,6 +417,8 @@ def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
         engine.reset_config()
         if setting == "TRIGGER_CACHE_TIMEOUT":
             switches.clear_cache()
+        elif setting == "TRIGGER_SKIP_RAW":
+            engine.registry.rewire()
 
 
 setting_changed.connect(_reset_on_setting_change, dispatch_uid="triggers.settings")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import enum
 import re
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
@@ -120,6 +123,13 @@ def resolve(context: TriggerContext, segments: list[str]) -> Any:
     return _walk(context.instance, [head, *rest])
 
 
+#: Types whose equality agrees with their hash, so a dict lookup finds what ``==`` would.
+HASH_SAFE = frozenset({
+    str, int, float, bool, type(None), decimal.Decimal, datetime.date, datetime.datetime,
+    datetime.time, uuid.UUID,
+})
+
+
 def _plain(value: Any) -> Any:
     """Model instances compare by primary key, as foreign keys are read by id."""
     return value.pk if isinstance(value, models.Model) else value
@@ -162,6 +172,19 @@ class FieldCondition(TriggerCondition):
 
     def required_changes(self) -> frozenset[str] | None:
         return frozenset({self.field}) if self.operator.is_change else None
+
+    def equality_guard(self) -> tuple[str, tuple[Any, ...]] | None:
+        name = self.operator.name
+        if name not in ("eq", "in") or self.segments[0] == "old" or self.field is None:
+            return None
+        if len(self.segments) != (1 if self.segments[0] == self.field else 2):
+            return None  # a related object's field: not a value of the instance
+        values = (self.value,) if name == "eq" else self.value
+        values = tuple(v.value if isinstance(v, enum.Enum) and v == v.value else v
+                       for v in values)
+        if not all(type(v) in HASH_SAFE for v in values):
+            return None
+        return self.field, values
 
     def evaluate(self, context: TriggerContext) -> bool:
         if self.operator.is_change:

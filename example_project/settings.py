@@ -72,6 +72,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-model-triggers
 TRIGGER_LOG_EXECUTIONS = "all"
 TRIGGER_CACHE_TIMEOUT = 30
+# Database triggers (made in the admin) may target the example apps' models.
+TRIGGER_MODELS = ["sims.*", "shops.*"]
 
 LOGGING = {
     "version": 1,

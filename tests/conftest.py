@@ -1,6 +1,6 @@
 import pytest
 
-from triggers import stats
+from triggers import definitions, stats
 from triggers.base.trigger_engine import engine
 from triggers.switches import switches
 from triggers.testing import isolated_registry
@@ -14,6 +14,7 @@ def _fresh_trigger_state():
     stats.reset()
     engine._debug = None
     engine.reset_config()
+    definitions.loader.__init__()
     with isolated_registry():
         yield
     switches.clear_cache()

@@ -59,3 +59,4 @@ STATIC_URL = "static/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 TRIGGER_LOG_EXECUTIONS = "all"
+TRIGGER_MODELS = ["testapp.*"]

@@ -31,6 +31,7 @@ from .base.trigger_decorator import (
 )
 from .base.trigger_engine import get_trigger_engine
 from .exceptions import InvalidCondition, TriggerConfigurationError, TriggerError, TriggerVeto
+from .functions import register_function
 from .managers import TriggerManager, TriggerQuerySet
 from .monitoring import get_system_status, get_trigger_performance_metrics, list_all_triggers
 from .registry import trigger_registry
@@ -48,6 +49,7 @@ def emit(event_type: str, data: object = None, *, using: str | None = None) -> i
 
 
 __all__ = [
+    "register_function",
     "BaseTrigger",
     "ExecutionMode",
     "ExecutionStatus",

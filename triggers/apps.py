@@ -15,3 +15,29 @@ class TriggersConfig(AppConfig):
         if settings.TRIGGER_AUTODISCOVER:
             autodiscover_modules("triggers")
         trigger_registry.resolve_pending()
+        self._connect_definitions()
+
+    def _connect_definitions(self) -> None:
+        """Database triggers: move the change marker on every change of a definition, and
+        check it (at most every TRIGGER_CACHE_TIMEOUT seconds) when a request starts."""
+        from django.core.signals import request_started
+        from django.db.models import signals
+
+        from . import definitions
+        from .models import TriggerDefinition, TriggerDefinitionAction
+        from .switches import switches
+
+        for model in (TriggerDefinition, TriggerDefinitionAction):
+            for name in ("post_save", "post_delete"):
+                getattr(signals, name).connect(
+                    definitions.changed, sender=model,
+                    dispatch_uid=f"triggers:definitions:{name}:{model.__name__}",
+                )
+        switches.hooks.append(definitions.loader.sync)
+        request_started.connect(_check_switches, dispatch_uid="triggers:request_started")
+
+
+def _check_switches(**kwargs) -> None:
+    from .switches import switches
+
+    switches.states()

@@ -53,4 +53,8 @@ def _check_settings() -> list[checks.CheckMessage]:
         value = getattr(settings, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             problems.append(f"{name} must be a number of at least 0, not {value!r}")
+    models = settings.TRIGGER_MODELS
+    if not isinstance(models, (list, tuple)) or not all(isinstance(m, str) for m in models):
+        problems.append("TRIGGER_MODELS must be a list of 'app_label.Model' names or patterns "
+                        f"such as 'shop.*', not {models!r}")
     return [checks.Error(p, id="triggers.E004") for p in problems]

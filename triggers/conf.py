@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "TRIGGER_DEFAULT_MODE": "on_commit",
     # Import "<app>.triggers" for every installed app when Django starts.
     "TRIGGER_AUTODISCOVER": True,
+    # Models database triggers may target (and write to): "app_label.Model" or patterns such
+    # as "shop.*". Empty: none, so that no admin can attach triggers to a model by surprise.
+    "TRIGGER_MODELS": [],
     # Thread pool size and per-action timeout of the delivery backends.
     "TRIGGER_MAX_WORKERS": 10,
     "TRIGGER_DEFAULT_TIMEOUT": 30,

@@ -1,13 +1,23 @@
-"""Database tables: the execution log and the persisted enable/disable switches."""
+"""Database tables: the execution log, the enable/disable switches, the database triggers
+with their actions, the audit trail and the change marker."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .base.trigger_base import ENGINE_SWITCH, ExecutionMode, ExecutionStatus, TriggerEvent
+from .base.trigger_base import (
+    ENGINE_SWITCH,
+    ExecutionMode,
+    ExecutionStatus,
+    TriggerEvent,
+    TriggerPriority,
+)
 
-__all__ = ["ENGINE_SWITCH", "ExecutionStatus", "TriggerExecution", "TriggerSwitch"]
+__all__ = [
+    "ENGINE_SWITCH", "ChangeMarker", "ExecutionStatus", "TriggerAudit", "TriggerDefinition",
+    "TriggerDefinitionAction", "TriggerExecution", "TriggerSwitch",
+]
 
 
 class TriggerExecution(models.Model):
@@ -55,3 +65,140 @@ class TriggerSwitch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {'on' if self.enabled else 'off'}"
+
+
+class TriggerDefinition(models.Model):
+    """A trigger stored in the database, edited in the admin, the API or by import.
+
+    It compiles into the same ``BaseTrigger`` the decorators build (see ``definitions.py``);
+    its name shares one namespace with the code triggers.
+    """
+
+    name = models.CharField(
+        _("name"), max_length=200, unique=True,
+        help_text=_("Unique among all triggers, those in code included."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    event = models.CharField(
+        _("event"), max_length=32, choices=TriggerEvent.choices, default=TriggerEvent.POST_SAVE
+    )
+    model = models.CharField(
+        _("model"), max_length=200, blank=True,
+        help_text=_("app_label.Model, one of the models TRIGGER_MODELS allows; "
+                    "empty for custom events."),
+    )
+    event_types = models.JSONField(
+        _("event types"), default=list, blank=True,
+        help_text=_('For custom events: names or patterns, e.g. ["order.*"].'),
+    )
+    fields = models.JSONField(
+        _("watched fields"), default=list, blank=True,
+        help_text=_('Fire only when one of these fields changed, e.g. ["status"].'),
+    )
+    conditions = models.JSONField(
+        _("conditions"), null=True, blank=True,
+        help_text=_('JSON, e.g. {"field": "status", "operator": "changed_to", '
+                    '"value": "ACTIVE"}; a list means all of them.'),
+    )
+    priority = models.CharField(
+        _("priority"), max_length=16, choices=TriggerPriority.choices,
+        default=TriggerPriority.NORMAL,
+    )
+    mode = models.CharField(
+        _("execution mode"), max_length=16, choices=ExecutionMode.choices, blank=True,
+        help_text=_("Empty: TRIGGER_DEFAULT_MODE (pre_* events always run inline)."),
+    )
+    timeout = models.PositiveIntegerField(
+        _("timeout (s)"), null=True, blank=True,
+        help_text=_("Per action; empty: TRIGGER_DEFAULT_TIMEOUT."),
+    )
+    max_retries = models.PositiveSmallIntegerField(_("max retries"), default=0)
+    retry_backoff = models.FloatField(
+        _("retry backoff (s)"), default=10.0,
+        help_text=_("First wait before a retry; each further wait doubles."),
+    )
+    tenant = models.CharField(
+        _("tenant"), max_length=255, blank=True,
+        help_text=_("Fire only for changes made in this tenant (triggers.tenant_context)."),
+    )
+    context_filters = models.JSONField(
+        _("context filters"), default=dict, blank=True,
+        help_text=_('Paths that must equal a value, e.g. {"user.is_staff": false}.'),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("database trigger")
+        verbose_name_plural = _("database triggers")
+        ordering = ["name"]
+        permissions = [("run_triggerdefinition", _("Can run a trigger now"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TriggerDefinitionAction(models.Model):
+    """One action of a database trigger; the actions run in ``position`` order."""
+
+    trigger = models.ForeignKey(
+        TriggerDefinition, on_delete=models.CASCADE, related_name="actions",
+        verbose_name=_("trigger"),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    type = models.CharField(_("type"), max_length=32)
+    config = models.JSONField(
+        _("configuration"), default=dict, blank=True,
+        help_text=_('JSON, e.g. {"message": "status is {{ instance.status }}"} for a log '
+                    "action."),
+    )
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["trigger", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.type}"
+
+
+class TriggerAudit(models.Model):
+    """Who changed which trigger, when and how. Written by the app, never edited."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("create")
+        UPDATE = "update", _("update")
+        DELETE = "delete", _("delete")
+        TOGGLE = "toggle", _("toggle")
+        IMPORT = "import", _("import")
+        RUN = "run", _("manual run")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.CharField(_("by"), max_length=255, blank=True)
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    trigger_name = models.CharField(_("trigger"), max_length=200, db_index=True)
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.trigger_name} by {self.actor or '?'}"
+
+
+class ChangeMarker(models.Model):
+    """A value replaced (by a random one) on every change of the database triggers; processes
+    compare it with the one they compiled, at most every ``TRIGGER_CACHE_TIMEOUT`` seconds."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("change marker")
+        verbose_name_plural = _("change markers")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"

@@ -32,7 +32,7 @@ def list_all_triggers(enabled_only: bool = False) -> dict[str, Any]:
     figures = stats.trigger_stats()
     states = switches.states()
     rows = []
-    for trigger in trigger_registry:
+    for trigger in trigger_registry.all():
         enabled = states.get(trigger.name, trigger.enabled)
         if enabled_only and not enabled:
             continue
@@ -49,7 +49,7 @@ def get_trigger_performance_metrics() -> dict[str, Any]:
     figures = stats.trigger_stats()
     return {
         "overall_stats": _totals(figures),
-        "trigger_stats": {t.name: figures.get(t.name, stats.EMPTY) for t in trigger_registry},
+        "trigger_stats": {t.name: figures.get(t.name, stats.EMPTY) for t in trigger_registry.all()},
     }
 
 

@@ -309,12 +309,16 @@ class TriggerRegistry:
 
         return switches.is_enabled(name, self[name].enabled)
 
-    def set_enabled(self, name: str, enabled: bool) -> None:
-        """Turn trigger ``name`` on or off in every process (stored in the database)."""
+    def set_enabled(self, name: str, enabled: bool, actor: Any = None) -> None:
+        """Turn trigger ``name`` on or off in every process (stored in the database): a code
+        trigger's switch, or a database trigger's own row."""
+        from . import definitions
         from .switches import switches
 
-        self[name]  # noqa: B018 - unknown names raise KeyError
-        switches.set(name, enabled)
+        if self[name].source == "database":
+            definitions.set_enabled(name, enabled, actor)
+        else:
+            switches.set(name, enabled)
 
     def enable(self, name: str) -> None:
         self.set_enabled(name, True)
@@ -343,21 +347,33 @@ class TriggerRegistry:
         return self._triggers.get(name, default)
 
     def __getitem__(self, name: str) -> BaseTrigger:
-        try:
-            return self._triggers[name]
-        except KeyError:
-            raise KeyError(f"No trigger is registered as {name!r}.") from None
+        trigger = self._triggers.get(name)
+        if trigger is None and self.load_definitions():
+            trigger = self._triggers.get(name)
+        if trigger is None:
+            raise KeyError(f"No trigger is registered as {name!r}.")
+        return trigger
+
+    def load_definitions(self) -> bool:
+        """Compile the database triggers if this process has not yet (a shell, a command or
+        a worker that has handled no request). Returns whether it did."""
+        from .definitions import loader
+
+        return loader.version is None and not loader.loading and loader.sync()
 
     def __contains__(self, name: object) -> bool:
         return name in self._triggers
 
     def __iter__(self) -> Iterator[BaseTrigger]:
+        """The triggers registered so far (``all()`` also loads the database triggers)."""
         return iter(list(self._triggers.values()))
 
     def __len__(self) -> int:
         return len(self._triggers)
 
     def all(self) -> list[BaseTrigger]:
+        """Every trigger, code and database ones."""
+        self.load_definitions()
         return list(self._triggers.values())
 
     def names(self) -> list[str]:
@@ -369,9 +385,12 @@ class TriggerRegistry:
         """``{"healthy": bool, "issues": [...], ...}``: configuration problems, triggers that
         cannot run, a disabled engine, and triggers whose success rate is under 95%."""
         from . import stats
+        from .definitions import loader
         from .switches import switches
 
         issues = [message for _id, message, _name in self.problems]
+        issues.extend(f"Database trigger {name!r} is not loaded: {problem}"
+                      for name, problem in loader.problems.items())
         for trigger in self._triggers.values():
             if trigger.event is not TriggerEvent.CUSTOM and trigger.model_class is None:
                 issues.append(f"Trigger {trigger.name!r} is not attached to a model.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.db import DatabaseError, transaction
 
@@ -21,6 +23,9 @@ class Switches:
     def __init__(self) -> None:
         self._states: dict[str, bool] = {}
         self._expires = 0.0
+        #: Called after each refresh: other per-process copies of stored state that follow
+        #: the same timeout (the database triggers' change marker).
+        self.hooks: list[Callable[[], Any]] = []
 
     def _refresh(self) -> None:
         from .models import TriggerSwitch
@@ -33,6 +38,8 @@ class Switches:
             rows = self._states
         self._states = rows
         self._expires = time.monotonic() + settings.TRIGGER_CACHE_TIMEOUT
+        for hook in self.hooks:
+            hook()
 
     def states(self) -> dict[str, bool]:
         if time.monotonic() >= self._expires:

@@ -20,6 +20,7 @@ from triggers import (
     TriggerResult,
     field_changed_trigger,
     post_save_trigger,
+    register_function,
 )
 from triggers.conditions import changed_to, field_equals
 
@@ -195,3 +196,11 @@ def sim_card_registration_completion(context: TriggerContext) -> TriggerResult:
         f"Registration of SIM card {serial} is complete{_by(context)}.",
     )
     return TriggerResult(message=f"SIM {serial} registered at {now:%Y-%m-%d %H:%M:%S}")
+
+
+@register_function("notify_sim_owner")
+def notify_sim_owner(context: TriggerContext) -> TriggerResult:
+    """For database triggers made in the admin: notify the card's user of the change."""
+    changes = ", ".join(f"{field}: {old} -> {new}" for field, (old, new) in context.changes.items())
+    _notify(context, "info", f"SIM card {context.current('serial_number')} changed", changes)
+    return TriggerResult(message="owner notified")

@@ -1,0 +1,18 @@
+"""Settings of the processes started by ``tests/test_propagation.py``.
+
+They share the database named by ``TRIGGERS_PROPAGATION_DB``: a SQLite file, or the
+PostgreSQL test database of the pytest run when ``DATABASE_URL`` is set.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+from tests.settings import DATABASES
+
+DATABASES = {"default": {**DATABASES["default"], "NAME": os.environ["TRIGGERS_PROPAGATION_DB"]}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Two processes write to one file: take the write lock at BEGIN and wait for it.
+    DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
+
+ROOT_URLCONF = "tests.propagation.urls"
+TRIGGER_CACHE_TIMEOUT = 1

@@ -1,0 +1,488 @@
+"""Database triggers: checking, compiling, saving and loading definitions.
+
+A definition is a dict in the configuration document's format (see ``docs/database-triggers.md``)::
+
+    {"name": "sim-activated", "event": "post_save", "model": "sims.SimCard",
+     "conditions": {"field": "status", "operator": "changed_to", "value": "ACTIVE"},
+     "actions": [{"type": "log", "message": "SIM {{ instance.iccid }} is active"}]}
+
+``check_spec`` finds every problem of one definition before anything is saved; ``build_trigger``
+compiles a checked definition into the same ``BaseTrigger`` the decorators build; ``save_spec``
+writes it with its actions and an audit entry in one transaction. Rows are compiled once per
+process by ``loader`` and compiled again when the change marker moves: at once in the process
+that made the change (after commit), and within ``TRIGGER_CACHE_TIMEOUT`` seconds elsewhere.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, models, transaction
+
+from .actions.types import ACTION_TYPES
+from .base.trigger_base import (
+    BaseTrigger,
+    ExecutionMode,
+    TriggerCondition,
+    TriggerEvent,
+    TriggerPriority,
+    parse_mode,
+)
+from .conditions.compiler import compile_condition
+from .conditions.fields import FieldCondition
+from .conf import settings
+from .exceptions import InvalidCondition, TriggerConfigurationError, UnknownModel
+from .registry import resolve_model, trigger_registry
+
+logger = logging.getLogger("triggers.definitions")
+
+MARKER = "definitions"
+SPEC_KEYS = (
+    "name", "description", "enabled", "event", "model", "event_types", "fields", "conditions",
+    "priority", "mode", "timeout", "max_retries", "retry_backoff", "tenant", "context_filters",
+    "actions",
+)
+DEFAULTS: dict[str, Any] = {
+    "description": "", "enabled": True, "model": "", "event_types": [], "fields": [],
+    "conditions": None, "priority": "normal", "mode": "", "timeout": None, "max_retries": 0,
+    "retry_backoff": 10.0, "tenant": "", "context_filters": {},
+}
+#: Keys of action configurations whose values are never exported or logged in clear.
+SECRET_KEYS = frozenset({"secret", "password", "token", "api_key", "authorization"})
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition: ``key`` is the top-level key it belongs to."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidDefinition(ValidationError):
+    """A definition (or a document of them) failed its checks; nothing was saved."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__([p.message for p in self.problems])
+
+
+# Which models database triggers may target ------------------------------------------------
+
+
+def allowed_model(model: type[models.Model]) -> bool:
+    """Whether ``TRIGGER_MODELS`` lets database triggers target (or write to) ``model``."""
+    label = model._meta.label
+    return any(
+        fnmatch.fnmatchcase(label.lower(), str(pattern).lower())
+        for pattern in settings.TRIGGER_MODELS
+    )
+
+
+def allowed_models() -> list[type[models.Model]]:
+    from django.apps import apps
+
+    return sorted((m for m in apps.get_models() if allowed_model(m)),
+                  key=lambda m: m._meta.label)
+
+
+# Checking --------------------------------------------------------------------------------
+
+
+def check_spec(spec: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The definition with its defaults filled in, or None and every problem found."""
+    if not isinstance(spec, dict):
+        return None, [Problem("", f"A trigger definition is an object, not {type(spec).__name__}.")]
+    problems: list[Problem] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(key, f"{key}: {message}"))
+
+    for key in sorted(set(spec) - set(SPEC_KEYS)):
+        problem(key, f"unknown key; a definition has {', '.join(SPEC_KEYS)}.")
+    clean = {**DEFAULTS, **{k: v for k, v in spec.items() if k in SPEC_KEYS}}
+
+    name = clean.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        problem("name", "give a non-empty name of at most 200 characters.")
+    else:
+        clean["name"] = name = name.strip()
+        existing = trigger_registry.get(name)
+        if existing is not None and existing.source != "database":
+            problem("name", f"{name!r} is already the name of a trigger defined in code "
+                            "(names are shared by code and database triggers); choose another.")
+
+    try:
+        event = TriggerEvent(clean.get("event"))
+        clean["event"] = str(event)
+    except ValueError:
+        event = None
+        problem("event", f"{clean.get('event')!r} is not an event; use one of "
+                         f"{', '.join(TriggerEvent.values)}.")
+
+    model = _check_model(clean, event, problem)
+    _check_lists(clean, event, model, problem)
+    _check_options(clean, event, problem)
+
+    conditions = clean["conditions"]
+    if conditions not in (None, {}, []):
+        try:
+            compile_condition(conditions, model if model is not None else None)
+        except InvalidCondition as exc:
+            problems.extend(Problem("conditions", m) for m in exc.messages)
+    else:
+        clean["conditions"] = None
+    _check_context_filters(clean, problem)
+
+    actions = clean.get("actions")
+    if not isinstance(actions, list) or not actions:
+        problem("actions", 'give a list of at least one action, e.g. [{"type": "log", '
+                           '"message": "changed"}].')
+    else:
+        for i, action in enumerate(actions):
+            for message in check_action(action, model if event is not TriggerEvent.CUSTOM
+                                        else None):
+                problems.append(Problem("actions", f"actions[{i}] {message}"))
+    return (None, problems) if problems else (clean, [])
+
+
+def check_action(action: Any, model: Any) -> list[str]:
+    """Problems of one action, each starting with ``(type) key:``."""
+    if not isinstance(action, dict):
+        return [f": an action is an object such as {{\"type\": \"log\", \"message\": \"...\"}}, "
+                f"not {type(action).__name__}."]
+    kind = action.get("type")
+    action_type = ACTION_TYPES.get(kind) if isinstance(kind, str) else None
+    if action_type is None:
+        return [f"type: {kind!r} is not an action type; use one of "
+                f"{', '.join(ACTION_TYPES)}."]
+    config = {k: v for k, v in action.items() if k != "type"}
+    return [f"({kind}) {m}" for m in action_type.check(config, model)]
+
+
+def _check_model(clean: dict, event: Any, problem: Any) -> Any:
+    ref = clean.get("model") or ""
+    if event is TriggerEvent.CUSTOM:
+        if ref:
+            problem("model", "custom-event triggers have no model; remove it and give "
+                             "event_types.")
+        return None
+    if not ref:
+        problem("model", "give the model as 'app_label.Model'.")
+        return None
+    try:
+        model = resolve_model(ref)
+    except UnknownModel as exc:
+        problem("model", str(exc))
+        return None
+    if not allowed_model(model):
+        problem("model", f"{model._meta.label} is not in TRIGGER_MODELS, the list of models "
+                         "database triggers may target; add it there (or a pattern such as "
+                         f"'{model._meta.app_label}.*').")
+        return None
+    clean["model"] = model._meta.label
+    return model
+
+
+def _check_lists(clean: dict, event: Any, model: Any, problem: Any) -> None:
+    types = clean["event_types"]
+    if not isinstance(types, list) or not all(isinstance(t, str) and t for t in types):
+        problem("event_types", 'give a list of event names or patterns, e.g. ["order.*"].')
+    elif event is TriggerEvent.CUSTOM and not types:
+        problem("event_types", 'custom-event triggers need at least one, e.g. ["order.*"].')
+    elif event is not TriggerEvent.CUSTOM and types:
+        problem("event_types", "only custom-event triggers have event types; remove them.")
+    fields = clean["fields"]
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        problem("fields", 'give a list of field names, e.g. ["status"].')
+    elif fields and model is not None:
+        concrete = {f.name for f in model._meta.get_fields() if f.concrete}
+        for name in fields:
+            if name not in concrete:
+                problem("fields", f"{model._meta.label} has no field {name!r}; its fields are: "
+                                  f"{', '.join(sorted(concrete))}.")
+    elif fields and event is TriggerEvent.CUSTOM:
+        problem("fields", "custom events have no fields to watch; remove them.")
+
+
+def _check_options(clean: dict, event: Any, problem: Any) -> None:
+    if not isinstance(clean["description"], str):
+        problem("description", "give a text.")
+    if not isinstance(clean["enabled"], bool):
+        problem("enabled", "give true or false.")
+    if clean["priority"] not in TriggerPriority.values:
+        problem("priority", f"{clean['priority']!r} is not a priority; use one of "
+                            f"{', '.join(TriggerPriority.values)}.")
+    mode = clean["mode"] or ""
+    if mode:
+        try:
+            mode = parse_mode(mode)
+        except TriggerConfigurationError as exc:
+            problem("mode", str(exc))
+        else:
+            if event is not None and event.is_pre and mode is not ExecutionMode.INLINE:
+                problem("mode", f"{event} triggers run inline, before the write; leave the "
+                                "mode empty.")
+            clean["mode"] = str(mode)
+    clean["mode"] = str(clean["mode"] or "")
+    timeout = clean["timeout"]
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                or timeout <= 0):
+        problem("timeout", "give a whole number of seconds above 0, or null for "
+                           "TRIGGER_DEFAULT_TIMEOUT.")
+    retries = clean["max_retries"]
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
+        problem("max_retries", "give a whole number from 0 to 100.")
+    backoff = clean["retry_backoff"]
+    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 0:
+        problem("retry_backoff", "give a number of seconds, 0 or more.")
+    if not isinstance(clean["tenant"], str):
+        problem("tenant", "give the tenant as text, or leave it empty.")
+
+
+def _check_context_filters(clean: dict, problem: Any) -> None:
+    filters = clean["context_filters"]
+    if not isinstance(filters, dict):
+        problem("context_filters", 'give an object of paths and values, e.g. '
+                                   '{"user.is_staff": true}.')
+        return
+    for path, value in filters.items():
+        try:
+            FieldCondition(path, "eq", value)
+        except ValueError as exc:
+            problem("context_filters", f"{path!r}: {exc}.")
+
+
+# Compiling -------------------------------------------------------------------------------
+
+
+class TenantIs(TriggerCondition):
+    """True for changes made in the tenant ``value`` (its text, or its primary key)."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def evaluate(self, context: Any) -> bool:
+        tenant = context.tenant
+        if tenant is None:
+            return False
+        return str(tenant) == self.value or str(getattr(tenant, "pk", "")) == self.value
+
+    def description(self) -> str:
+        return f"tenant is {self.value!r}"
+
+
+def build_trigger(spec: dict[str, Any]) -> BaseTrigger:
+    """Compile a checked definition into a trigger (``source="database"``)."""
+    model = resolve_model(spec["model"]) if spec["model"] else None
+    conditions: list[Any] = []
+    if spec["conditions"] is not None:
+        conditions.append(compile_condition(spec["conditions"], model))
+    conditions.extend(FieldCondition(path, "eq", value)
+                      for path, value in spec["context_filters"].items())
+    if spec["tenant"]:
+        conditions.append(TenantIs(spec["tenant"]))
+    custom = spec["event"] == TriggerEvent.CUSTOM
+    actions = [
+        ACTION_TYPES[a["type"]].build({k: v for k, v in a.items() if k != "type"},
+                                      None if custom else model)
+        for a in spec["actions"]
+    ]
+    return BaseTrigger(
+        name=spec["name"], event=spec["event"], model=model, conditions=conditions or None,
+        actions=actions, priority=spec["priority"], description=spec["description"],
+        enabled=spec["enabled"], mode=spec["mode"] or None, fields=spec["fields"],
+        event_types=spec["event_types"], source="database",
+    )
+
+
+# Rows ------------------------------------------------------------------------------------
+
+
+def spec_of(definition: Any) -> dict[str, Any]:
+    """The definition of a row (and its actions) in the configuration document's format."""
+    spec = {key: getattr(definition, key) for key in SPEC_KEYS if key != "actions"}
+    spec["actions"] = [{"type": a.type, **(a.config or {})} for a in definition.actions.all()]
+    return spec
+
+
+def masked(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy with the secrets of its actions masked (for exports, logs and the audit)."""
+    return {**spec, "actions": [_mask(a) for a in spec.get("actions") or []]}
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (MASK if k.lower() in SECRET_KEYS and v and not _is_reference(v)
+                    else _mask(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _is_reference(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("env:")
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    """``{key: [old, new]}`` for every key that differs (secrets masked)."""
+    before, after = masked(before or {}), masked(after or {})
+    return {key: [before.get(key), after.get(key)] for key in SPEC_KEYS
+            if before.get(key) != after.get(key)}
+
+
+def audit(action: str, name: str, changes: dict[str, Any], actor: Any = None) -> None:
+    """Write one audit entry."""
+    from .models import TriggerAudit
+
+    who = actor.get_username() if hasattr(actor, "get_username") else str(actor or "")
+    TriggerAudit.objects.create(action=action, trigger_name=name, changes=changes,
+                                actor=who[:255])
+
+
+def save_spec(spec: Any, *, actor: Any = None, action: str | None = None) -> Any:
+    """Check ``spec`` completely, then create or replace the row of that name with its actions
+    and write an audit entry, all in one transaction. Raises InvalidDefinition."""
+    from .models import TriggerDefinition
+
+    clean, problems = check_spec(spec)
+    if problems:
+        raise InvalidDefinition(problems)
+    assert clean is not None
+    with transaction.atomic():
+        definition = TriggerDefinition.objects.filter(name=clean["name"]).first()
+        before = spec_of(definition) if definition is not None else None
+        definition = write_row(clean, definition)
+        after = spec_of(definition)
+        if before != after:
+            audit(action or ("update" if before else "create"), clean["name"],
+                  diff(before, after), actor)
+    return definition
+
+
+def write_row(clean: dict[str, Any], definition: Any = None) -> Any:
+    """Write a checked definition to its row (new when ``definition`` is None)."""
+    from .models import TriggerDefinition, TriggerDefinitionAction
+
+    definition = definition or TriggerDefinition()
+    for key in SPEC_KEYS:
+        if key != "actions":
+            setattr(definition, key, clean[key])
+    definition.save()
+    definition.actions.all().delete()
+    TriggerDefinitionAction.objects.bulk_create([
+        TriggerDefinitionAction(trigger=definition, position=i, type=a["type"],
+                                config={k: v for k, v in a.items() if k != "type"})
+        for i, a in enumerate(clean["actions"])
+    ])
+    return definition
+
+
+# Propagation -----------------------------------------------------------------------------
+
+
+def changed(using: str | None = None, **kwargs: Any) -> None:
+    """Move the change marker (in the current transaction) and reload after commit.
+
+    Connected to the saves and deletes of definitions and their actions, so every way of
+    changing them (admin, API, import, shell) is seen.
+    """
+    from .models import ChangeMarker
+
+    # a new random value rather than a count: a restored or rolled-back database never
+    # brings back a value some process already loaded
+    ChangeMarker.objects.using(using).update_or_create(
+        name=MARKER, defaults={"version": secrets.randbits(62)}
+    )
+    transaction.on_commit(loader.sync, using=using)
+
+
+class DefinitionLoader:
+    """Keeps this process's compiled database triggers in step with the rows."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        #: name -> problem, for rows that could not be compiled (shown by checks and health).
+        self.problems: dict[str, str] = {}
+        self._names: set[str] = set()
+        self._lock = threading.RLock()
+        self.loading = False
+
+    def sync(self) -> bool:
+        """Reload when the change marker moved since the last load. Returns whether it did."""
+        from .models import ChangeMarker
+
+        try:
+            version = ChangeMarker.objects.filter(name=MARKER).values_list(
+                "version", flat=True).first() or 0
+        except DatabaseError:  # no table yet (before migrate)
+            logger.debug("database triggers not readable yet", exc_info=True)
+            return False
+        if version == self.version:
+            return False
+        self.load(version)
+        return True
+
+    def load(self, version: int | None = None) -> None:
+        """Compile every row again and swap them into the registry."""
+        with self._lock:
+            self.loading = True
+            try:
+                self._load(version)
+            finally:
+                self.loading = False
+
+    def _load(self, version: int | None) -> None:
+        from .models import TriggerDefinition
+
+        compiled, problems = [], {}
+        for row in TriggerDefinition.objects.prefetch_related("actions"):
+            clean, found = check_spec(spec_of(row))
+            if found:
+                problems[row.name] = "; ".join(p.message for p in found)
+                logger.warning("Database trigger %r is not loaded: %s", row.name,
+                               problems[row.name])
+                continue
+            compiled.append(build_trigger(clean))
+        names = {t.name for t in compiled}
+        for name in self._names - names:
+            existing = trigger_registry.get(name)
+            if existing is not None and existing.source == "database":
+                trigger_registry.unregister(name)
+        for trigger in compiled:
+            trigger_registry.register_trigger(trigger, replace=True)
+        self._names = names
+        self.problems = problems
+        self.version = version
+
+
+loader = DefinitionLoader()
+
+
+def set_enabled(name: str, enabled: bool, actor: Any = None) -> None:
+    """Turn the database trigger ``name`` on or off (its row), with an audit entry."""
+    from .models import TriggerDefinition, TriggerSwitch
+
+    with transaction.atomic():
+        definition = TriggerDefinition.objects.select_for_update().get(name=name)
+        if definition.enabled != enabled:
+            definition.enabled = enabled
+            definition.save(update_fields=["enabled", "updated_at"])
+            audit("toggle", name, {"enabled": [not enabled, enabled]}, actor)
+        TriggerSwitch.objects.filter(name=name).delete()  # the row is the only switch
+
+
+def reload() -> None:
+    """Compile the database triggers again now (also done when the marker moves)."""
+    loader.version = None
+    loader.sync()

@@ -254,3 +254,14 @@ def test_a_fresh_process_finds_database_triggers_by_name(commit):
     assert trigger_registry["db.live"].source == "database"
     commit(trigger_registry.set_enabled, "db.live", False)
     assert TriggerDefinition.objects.get().enabled is False
+
+
+def test_toggling_a_code_trigger_is_audited():
+    @field_changed_trigger(Article, "status", name="code.status")
+    def handler(context):
+        pass
+
+    trigger_registry.set_enabled("code.status", False, actor="bob")
+    trigger_registry.set_enabled("code.status", False, actor="bob")  # no change: no entry
+    assert list(TriggerAudit.objects.values_list("action", "trigger_name", "changes")) == [
+        ("toggle", "code.status", {"enabled": [True, False]})]

@@ -311,14 +311,17 @@ class TriggerRegistry:
 
     def set_enabled(self, name: str, enabled: bool, actor: Any = None) -> None:
         """Turn trigger ``name`` on or off in every process (stored in the database): a code
-        trigger's switch, or a database trigger's own row."""
+        trigger's switch, or a database trigger's own row. A change is audited."""
         from . import definitions
         from .switches import switches
 
         if self[name].source == "database":
             definitions.set_enabled(name, enabled, actor)
-        else:
-            switches.set(name, enabled)
+            return
+        was = self.is_enabled(name)
+        switches.set(name, enabled)
+        if was != enabled:
+            definitions.audit("toggle", name, {"enabled": [was, enabled]}, actor)
 
     def enable(self, name: str) -> None:
         self.set_enabled(name, True)

@@ -1,0 +1,319 @@
+"""Dry runs: what a trigger would do for an instance or an event payload, without doing it.
+
+``dry_run(trigger, instance)`` builds the context the engine would build, evaluates the field
+filter and every leaf condition on its own (so a failing ``all`` still shows each value; a leaf
+under a ``not`` is reported negated, as "not ..."), and
+previews each action: a log action's rendered message, an emit_event action's rendered data,
+an update_fields action's values. Nothing is written, executed or logged; the database is only
+read (old values of an instance built by hand, related objects named by a path).
+
+An action class may define ``preview(context)`` returning a JSON-ready value; it is used in
+place of the built-in previews.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import fnmatch
+import json
+import uuid
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, router
+
+from .actions.common_actions import LogAction
+from .actions.types import EmitEventAction, UpdateFieldsAction, _is_template
+from .base.context import TriggerContext
+from .base.trigger_base import (
+    AllOf,
+    AnyOf,
+    BaseTrigger,
+    FunctionAction,
+    Not,
+    TriggerAction,
+    TriggerCondition,
+    TriggerEvent,
+    callable_name,
+)
+from .conditions.fields import FieldCondition, resolve
+from .registry import resolve_model, trigger_registry
+from .templating import render
+from .tracking import MISSING, SNAPSHOT, ModelTracker, tracker_for
+
+__all__ = ["dry_run"]
+
+
+def dry_run(
+    trigger: BaseTrigger | str,
+    instance: models.Model | None = None,
+    *,
+    data: dict[str, Any] | None = None,
+    event: str | None = None,
+) -> dict[str, Any]:
+    """What ``trigger`` would do for ``instance`` (or the payload ``data``), as a JSON-ready dict.
+
+    An instance loaded from the database counts as being saved: its old values are the ones it
+    was loaded with, its new values are its attributes now, so change an attribute before the
+    call to test a change operator. An instance that is not in the database counts as created.
+    ``event`` overrides the trigger's event; for custom-event triggers it is the event type
+    (by default the trigger's first event type).
+    """
+    if isinstance(trigger, str):
+        trigger = trigger_registry[trigger]
+    context = build_context(trigger, instance, data=data, event=event)
+    fields = fields_pass(trigger, context)
+    conditions = list(_leaves(trigger.condition, "conditions", context))
+    matched_conditions, condition_error = _evaluate(trigger.condition, context)
+    type_matches = trigger.event is not TriggerEvent.CUSTOM or any(
+        fnmatch.fnmatchcase(str(context.event_type), p) for p in trigger.event_types
+    )
+    result = {
+        "trigger": trigger.name,
+        "event": str(context.event),
+        "event_type": str(context.event_type),
+        "model": context.model._meta.label if context.model is not None else None,
+        "object_pk": _safe(context.object_pk),
+        "created": context.created,
+        "enabled": _enabled(trigger),
+        "matched": bool(fields and matched_conditions and type_matches),
+        "fields": fields,
+        "event_type_matched": type_matches,
+        "changes": {name: {"old": _safe(old), "new": _safe(new)}
+                    for name, (old, new) in _changes(context).items()},
+        "conditions": conditions,
+        "actions": [
+            {"description": action.description(), "preview": _preview(action, context)}
+            for action in trigger.actions
+        ],
+    }
+    if condition_error:
+        result["error"] = condition_error
+    return result
+
+
+# The context -----------------------------------------------------------------------------
+
+
+def build_context(trigger: BaseTrigger, instance: models.Model | None = None, *,
+                  data: dict[str, Any] | None = None, event: str | None = None) -> TriggerContext:
+    """The context the engine would build for ``instance`` (or ``data``), reading at most one
+    row for the old values of an instance that has none in memory."""
+    if trigger.event is TriggerEvent.CUSTOM:
+        event_type = event or next(iter(trigger.event_types), "")
+        return TriggerContext(TriggerEvent.CUSTOM, None, None, data=data,
+                              event_type=event_type)
+    kind = TriggerEvent(event or trigger.event)
+    model = type(instance) if instance is not None else _model_of(trigger)
+    if instance is None:
+        return TriggerContext(kind, model, None, data=data)
+    tracker = tracker_for(model) or ModelTracker(model)
+    using = instance._state.db
+    old = instance.__dict__.get(SNAPSHOT)
+    if old is None and instance.pk is not None:
+        old = _stored(tracker, instance, using)
+    if kind in (TriggerEvent.PRE_DELETE, TriggerEvent.POST_DELETE):
+        if old is None:  # as the engine does: the instance as it is in memory
+            old = {a: v for a, v in instance.__dict__.items() if a in tracker.names}
+        return TriggerContext(kind, model, instance, using=using, tracker=tracker, old=old,
+                              data=data)
+    created = old is None
+    return TriggerContext(kind, model, instance, created=created, using=using,
+                          tracker=tracker, old=old, data=data)
+
+
+def _model_of(trigger: BaseTrigger) -> type[models.Model] | None:
+    if trigger.model_class is not None:
+        return trigger.model_class
+    return resolve_model(trigger.model) if trigger.model else None
+
+
+def _stored(tracker: ModelTracker, instance: models.Model, using: str | None) -> Any:
+    using = using or router.db_for_read(tracker.model, instance=instance)
+    manager = tracker.model._base_manager.using(using)
+    row = manager.filter(pk=instance.pk).values(*tracker.attnames).first()
+    return None if row is None else tuple(row[a] for a in tracker.attnames)
+
+
+def fields_pass(trigger: BaseTrigger, context: TriggerContext) -> bool:
+    """Whether the event passes the trigger's field filter (``fields``), as the engine checks."""
+    if not trigger.fields:
+        return True
+    if context.event is TriggerEvent.M2M_CHANGED:
+        return (context.data.get("field") in trigger.fields
+                and context.m2m_action in trigger.m2m_actions)
+    if context.event.is_save:
+        if context.instance is None:
+            return False
+        if context.created and not trigger.on_create:
+            return False
+        try:
+            return any(context.has_changed(f) for f in trigger.fields)
+        except ValueError:
+            return False
+    return True
+
+
+def _changes(context: TriggerContext) -> dict[str, tuple[Any, Any]]:
+    try:
+        return context.changes
+    except ValueError:
+        return {}
+
+
+def _enabled(trigger: BaseTrigger) -> bool:
+    try:
+        return trigger_registry.is_enabled(trigger.name)
+    except KeyError:  # not registered
+        return bool(trigger.enabled)
+
+
+# Conditions ------------------------------------------------------------------------------
+
+
+def _evaluate(condition: TriggerCondition | None, context: TriggerContext) -> tuple[bool, str]:
+    if condition is None:
+        return True, ""
+    try:
+        return bool(condition.evaluate(context)), ""
+    except Exception as exc:  # the engine records a failure; a dry run reports it
+        return False, f"The condition raised {type(exc).__name__}: {exc}"
+
+
+def _leaves(condition: TriggerCondition | None, path: str, context: TriggerContext,
+            negated: bool = False) -> Any:
+    if condition is None:
+        return
+    if isinstance(condition, (AllOf, AnyOf)):
+        key = "all" if isinstance(condition, AllOf) else "any"
+        for i, child in enumerate(condition.conditions):
+            yield from _leaves(child, f"{path}.{key}[{i}]", context, negated)
+    elif isinstance(condition, Not):
+        yield from _leaves(condition.condition, f"{path}.not", context, not negated)
+    else:
+        yield _leaf(condition, path, context, negated)
+
+
+def _leaf(condition: TriggerCondition, path: str, context: TriggerContext,
+          negated: bool) -> dict[str, Any]:
+    """One leaf; under a ``not``, its description and ``passed`` include the negation."""
+    passed, error = _evaluate(condition, context)
+    description = condition.description()
+    entry: dict[str, Any] = {
+        "path": path,
+        "description": f"not {description}" if negated else description,
+        "passed": passed != negated and not error,
+        "actual": None,
+        "expected": None,
+    }
+    if negated:
+        entry["negated"] = True
+    if isinstance(condition, FieldCondition):
+        value = getattr(condition.value, "pattern", condition.value)
+        entry["field"] = condition.path
+        entry["operator"] = condition.operator.name
+        entry["expected"] = _safe(None if condition.operator.value_kind == "none" else value)
+        if condition.operator.is_change:
+            entry["actual"] = _change_of(condition.field, context)
+        else:
+            actual = resolve(context, condition.segments)
+            entry["actual"] = _safe(None if actual is MISSING else actual)
+            if actual is MISSING:
+                entry["missing"] = True
+    if error:
+        entry["error"] = error
+    return entry
+
+
+def _change_of(field: str | None, context: TriggerContext) -> dict[str, Any]:
+    if field is None or context.instance is None:
+        return {"old": None, "new": None, "changed": False}
+    try:
+        return {"old": _safe(context.previous(field)), "new": _safe(context.current(field)),
+                "changed": bool(not context.created and context.has_changed(field))}
+    except ValueError:
+        return {"old": None, "new": None, "changed": False}
+
+
+# Actions ---------------------------------------------------------------------------------
+
+
+def _preview(action: TriggerAction, context: TriggerContext) -> Any:
+    try:
+        custom = getattr(action, "preview", None)
+        if callable(custom):
+            return _safe(custom(context))
+        if isinstance(action, LogAction):
+            return {"level": action.level, "message": render(action.message, context)}
+        if isinstance(action, EmitEventAction):
+            return {"event_type": action.event_type, "data": _rendered(action.data, context)}
+        if isinstance(action, UpdateFieldsAction):
+            return _update_preview(action, context)
+        if isinstance(action, FunctionAction):
+            return {"function": callable_name(action.func),
+                    "note": "a Python function: not called in a dry run"}
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return None
+
+
+def _update_preview(action: UpdateFieldsAction, context: TriggerContext) -> dict[str, Any]:
+    obj = context.instance
+    if obj is not None and action.target != "instance":
+        obj = getattr(obj, action.target)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in action.values.items():
+        if _is_template(value):
+            try:
+                value = action.model._meta.get_field(name).clean(render(value, context), obj)
+            except ValidationError as exc:
+                errors[name] = " ".join(exc.messages)
+                continue
+        values[name] = _safe(value)
+    preview: dict[str, Any] = {
+        "target": action.target,
+        "model": action.model._meta.label,
+        "object_pk": _safe(obj.pk) if obj is not None else None,
+        "values": values,
+    }
+    if errors:
+        preview["errors"] = errors
+    return preview
+
+
+def _rendered(value: Any, context: TriggerContext) -> Any:
+    if isinstance(value, str):
+        return render(value, context)
+    if isinstance(value, dict):
+        return {k: _rendered(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rendered(v, context) for v in value]
+    return _safe(value)
+
+
+# JSON ------------------------------------------------------------------------------------
+
+_PLAIN = (str, int, float, bool, type(None))
+_ENCODED = (decimal.Decimal, datetime.date, datetime.time, datetime.timedelta, uuid.UUID)
+
+
+def _safe(value: Any) -> Any:
+    """``value`` as JSON can hold it: plain values as they are, decimals, dates and UUIDs as
+    Django's encoder writes them, model instances by primary key, anything else as its repr."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_safe(v) for v in value]
+    if isinstance(value, models.Model):
+        return _safe(value.pk)
+    if isinstance(value, _ENCODED):
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return repr(value)

@@ -262,17 +262,10 @@ class TriggerDefinitionAdmin(admin.ModelAdmin):
         made = []
         with transaction.atomic():
             for original in queryset.prefetch_related("actions"):
-                actions = list(original.actions.all())
-                copy = TriggerDefinition.objects.get(pk=original.pk)
-                copy.pk = None
-                copy.name = _copy_name(original.name)
-                copy.enabled = False
-                copy.save()
-                TriggerDefinitionAction.objects.bulk_create([
-                    TriggerDefinitionAction(trigger=copy, position=a.position, type=a.type,
-                                            config=a.config)
-                    for a in actions
-                ])
+                spec = definitions.spec_of(original)
+                copy = definitions.write_row(
+                    {**spec, "name": _copy_name(original.name), "enabled": False}
+                )
                 definitions.audit("create", copy.name,
                                   definitions.diff(None, definitions.spec_of(copy)), request.user)
                 made.append(copy.name)
@@ -300,13 +293,13 @@ class TriggerDefinitionAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         spec = definitions.spec_of(obj)
         super().delete_model(request, obj)
-        definitions.audit("delete", spec["name"], definitions.diff(spec, None), request.user)
+        _audit_deleted(spec, request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         specs = [definitions.spec_of(obj) for obj in queryset.prefetch_related("actions")]
         super().delete_queryset(request, queryset)
         for spec in specs:
-            definitions.audit("delete", spec["name"], definitions.diff(spec, None), request.user)
+            _audit_deleted(spec, request.user)
 
     # Custom pages -------------------------------------------------------------------------
 
@@ -461,6 +454,10 @@ class TriggerDefinitionAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/triggers/triggerdefinition/dashboard.html",
                                 self._context(request, _("Trigger dashboard"),
                                               figures=dashboard.figures()))
+
+
+def _audit_deleted(spec: dict[str, Any], actor: Any) -> None:
+    definitions.audit("delete", spec["name"], definitions.diff(spec, None), actor)
 
 
 def _copy_name(name: str) -> str:

@@ -280,16 +280,17 @@ class TriggerRegistry:
             self._index[key] = Plan(model, trigger.event, found)
         else:
             self._index.pop(key, None)
-        from .base import signal_integration
-
-        signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
+        self._wire(model)
 
     def rewire(self) -> None:
         """Reconnect the receivers of every watched model (after a setting they depend on)."""
+        for model in {m for (m, _event) in self._index}:
+            self._wire(model)
+
+    def _wire(self, model: type) -> None:
         from .base import signal_integration
 
-        for model in {m for (m, _event) in self._index}:
-            signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
+        signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
 
     def _sorted(self, triggers: Any) -> tuple[BaseTrigger, ...]:
         return tuple(sorted(triggers, key=lambda t: (t.priority.rank, self._order[t.name])))

@@ -36,3 +36,22 @@ class UnknownField(TriggerConfigurationError):
 
 class InvalidCondition(ValidationError):
     """A condition (Python or JSON) is malformed. Each message names its path and operator."""
+
+
+class ActionFailed(TriggerError):
+    """An action reported failure; the execution is recorded as failed (and retried in
+    ``async`` mode while the action has retries left)."""
+
+
+class RetryLater(ActionFailed):
+    """An action failed in a way worth retrying; ``retry_after`` (seconds) is the wait the
+    other side asked for (an HTTP ``Retry-After``), which delivery honours up to its cap."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ActionGone(ActionFailed):
+    """The action's target is gone for good (a webhook answering 410 Gone): delivery disables
+    the action and records why; later events for it are logged as skipped."""

@@ -15,8 +15,9 @@ from .base.trigger_base import (
 )
 
 __all__ = [
-    "ENGINE_SWITCH", "ChangeMarker", "ExecutionStatus", "TriggerAudit", "TriggerDefinition",
-    "TriggerDefinitionAction", "TriggerExecution", "TriggerSwitch",
+    "ENGINE_SWITCH", "ActionState", "ChangeMarker", "DeliveryAttempt", "ExecutionStatus",
+    "TriggerAudit", "TriggerDefinition", "TriggerDefinitionAction", "TriggerExecution",
+    "TriggerSwitch",
 ]
 
 
@@ -40,15 +41,87 @@ class TriggerExecution(models.Model):
     changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
     user = models.CharField(_("changed by"), max_length=255, blank=True)
     tenant = models.CharField(_("tenant"), max_length=255, blank=True)
+    # Delivery of async executions: the event as it was, and where its delivery stands.
+    key = models.UUIDField(
+        _("idempotency key"), null=True, blank=True, editable=False, db_index=True,
+        help_text=_("The same on every attempt and replay; webhooks send it as webhook-id."),
+    )
+    payload = models.JSONField(_("event"), null=True, blank=True, editable=False)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    progress = models.PositiveSmallIntegerField(
+        _("actions done"), default=0, help_text=_("Actions before this position have run."),
+    )
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("trigger execution")
         verbose_name_plural = _("trigger executions")
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["trigger_name", "started_at"])]
+        indexes = [
+            models.Index(fields=["trigger_name", "started_at"]),
+            models.Index(fields=["status", "next_attempt_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.trigger_name} {self.status} at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryAttempt(models.Model):
+    """One attempt at one action of an async execution: what happened, with the response."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("success")
+        FAILED = "failed", _("failed")
+        GONE = "gone", _("gone: action disabled")
+        SKIPPED = "skipped", _("skipped: action disabled")
+        LOST = "lost", _("lost: the worker stopped")
+
+    execution = models.ForeignKey(
+        TriggerExecution, on_delete=models.CASCADE, related_name="attempt_log",
+        verbose_name=_("execution"),
+    )
+    position = models.PositiveSmallIntegerField(_("action position"))
+    action = models.CharField(_("action"), max_length=255, blank=True)
+    number = models.PositiveIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.FloatField(_("duration (ms)"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response = models.TextField(_("response (start)"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["execution", "started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"action {self.position} attempt {self.number}: {self.outcome}"
+
+
+class ActionState(models.Model):
+    """Whether one action of one trigger is still delivered: disabled after a 410 Gone or too
+    many failures in a row (``TRIGGER_ACTION_FAILURE_LIMIT``), with the reason."""
+
+    trigger_name = models.CharField(_("trigger"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("action position"))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    reason = models.TextField(_("why disabled"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("action state")
+        verbose_name_plural = _("action states")
+        ordering = ["trigger_name", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["trigger_name", "position"],
+                                    name="triggers_action_state_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_name}[{self.position}]: {'on' if self.enabled else 'off'}"
 
 
 class TriggerSwitch(models.Model):

@@ -33,6 +33,10 @@ class TriggerContext:
     pk_set: Any = None
     #: For m2m_changed: True when the change was made from the other side of the relation.
     reverse = False
+    #: Set by delivery while an action runs in ``async`` mode: a key that names this action of
+    #: this execution, the same on every retry and replay (a webhook sends it as
+    #: ``webhook-id``). None in the other modes, where each run is its own delivery.
+    delivery_key: str | None = None
     _new: dict[str, Any] | None = None
     _user: Any = _UNSET
     _chain_id: str | None = None

@@ -64,6 +64,7 @@ class ExecutionMode(models.TextChoices):
 
     INLINE = "inline", "Inline, inside the caller's transaction"
     ON_COMMIT = "on_commit", "After the outermost transaction commits"
+    ASYNC = "async", "In the background, recorded first (at-least-once)"
 
 
 class ExecutionStatus(models.TextChoices):
@@ -73,12 +74,19 @@ class ExecutionStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     VETOED = "vetoed", "Vetoed the change"
     BLOCKED = "blocked", "Blocked by the loop guard"
+    PENDING = "pending", "Waiting for delivery"
+    RUNNING = "running", "Running"
+    DEAD = "dead", "Dead: every attempt failed"
+    SKIPPED = "skipped", "Skipped: the action is disabled"
 
 
 #: The switch name under which the whole engine's enabled flag is stored.
 ENGINE_SWITCH = "__engine__"
 
-MODE_ALIASES = {"sync": ExecutionMode.INLINE, "immediate": ExecutionMode.INLINE}
+MODE_ALIASES = {
+    "sync": ExecutionMode.INLINE, "immediate": ExecutionMode.INLINE,
+    "queued": ExecutionMode.ASYNC, "background": ExecutionMode.ASYNC,
+}
 
 
 def parse_mode(value: str | ExecutionMode) -> ExecutionMode:

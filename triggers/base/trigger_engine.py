@@ -18,7 +18,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from .. import runtime
 from ..conf import settings
-from ..exceptions import TriggerVeto
+from ..exceptions import ActionFailed, TriggerVeto
 from ..registry import trigger_registry
 from ..signals import trigger_executed, trigger_failed
 from ..switches import switches
@@ -77,10 +77,6 @@ def in_atomic_block(alias: str | None) -> bool:
 _thread_connections = getattr(connections._connections, "_storage", None)
 if not isinstance(_thread_connections, threading.local):
     _thread_connections = None
-
-
-class ActionFailed(Exception):
-    """An action returned ``TriggerResult(success=False)``."""
 
 
 class TriggerEngine:

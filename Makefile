@@ -6,7 +6,7 @@ DJANGO ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench bench-delivery lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP)
 ## Run the benchmarks and print µs/op and ratios.
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+## Webhook deliveries per second through Celery, and the cost of an async trigger on save
+## (needs redis-server; set DATABASE_URL for PostgreSQL).
+bench-delivery: $(STAMP)
+	$(PY) benchmarks/delivery.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check triggers tests benchmarks example_project

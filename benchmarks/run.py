@@ -125,6 +125,14 @@ def make_variants() -> list[Variant]:
                 hook="triggers-many",
                 context=lambda: extra_triggers(non_matching_triggers()),
                 reference="triggers"),
+        Variant("code_trigger", "code trigger, changed()", m.DefItem, hook="code",
+                context=lambda: extra_triggers([code_twin()])),
+        Variant("db_trigger", "database trigger, same", m.DefItem, hook="db",
+                context=lambda: extra_triggers(database_triggers("pair")),
+                reference="code_trigger"),
+        Variant("db_1000_other", "+1000 db triggers other", m.TrigItem, hook="triggers",
+                context=lambda: extra_triggers(database_triggers("other")),
+                reference="triggers"),
         Variant("fieldtracker", "model-utils FieldTracker", m.TrackerItem, hook="tracker"),
         Variant("lifecycle", "django-lifecycle", m.LifecycleItem, hook="lifecycle"),
     ]
@@ -184,6 +192,83 @@ def non_matching_triggers() -> list[Any]:
                                 model=TrigManyItem, actions=[_extra_handler], mode="inline",
                                 **options))
     return made
+
+
+#: The condition of the database trigger on DefItem and of its twin in code.
+CHANGED_STATUS = {"field": "status", "operator": "changed"}
+
+
+def code_twin() -> Any:
+    """The trigger in code that the database trigger on DefItem compiles to: the same condition,
+    mode and model; its handler does the same work as the registered function."""
+    from benchmarks.benchapp.models import DefItem
+    from benchmarks.benchapp.triggers import def_item_status_code
+    from triggers import BaseTrigger
+
+    if "code" not in _made:
+        _made["code"] = BaseTrigger(name="bench.code_status", event="post_save", model=DefItem,
+                                    conditions=CHANGED_STATUS, mode="inline",
+                                    actions=[def_item_status_code])
+    return _made["code"]
+
+
+def database_definitions() -> list[dict[str, Any]]:
+    """The definitions of the database variants, in the configuration document's format: one
+    on DefItem, and 1,000 on the ten other models, of the kinds of ``other_model_triggers()``."""
+    from benchmarks.benchapp.models import OTHER_MODELS
+
+    specs: list[dict[str, Any]] = [{
+        "name": "bench.db_status", "event": "post_save", "model": "benchapp.DefItem",
+        "conditions": CHANGED_STATUS, "mode": "inline",
+        "actions": [{"type": "function", "function": "bench.db_noop"}],
+    }]
+    for i in range(N_EXTRA):
+        spec: dict[str, Any] = {
+            "name": f"bench.db_other.{i}", "model": OTHER_MODELS[i % len(OTHER_MODELS)]._meta.label,
+            "actions": [{"type": "function", "function": "bench.extra"}],
+        }
+        kind = i % 4
+        if kind == 0:
+            spec.update(event="post_save", fields=["status"], mode="inline")
+        elif kind == 1:
+            spec.update(event="post_save", fields=["counter", "note"], mode="inline")
+        elif kind == 2:
+            spec.update(event="pre_save",
+                        conditions={"field": "name", "operator": "eq", "value": f"x{i}"})
+        else:
+            spec.update(event="post_delete", mode="inline")
+        specs.append(spec)
+    return specs
+
+
+def database_triggers(kind: str) -> list[Any]:
+    """The database triggers of a variant, compiled from their rows: ``"pair"`` (the one on
+    DefItem) or ``"other"`` (the 1,000 on other models).
+
+    Made once, untimed: the definitions are imported as rows (``import_document``, as
+    ``manage.py triggers import`` does) and the loader compiles them, as in any process. The
+    compiled triggers are then taken out of the registry, and put back around each block of
+    their variant (as the loader puts them in), so that every other block runs without them.
+    """
+    if "pair" not in _made:
+        from triggers import trigger_registry
+        from triggers.config import import_document
+        from triggers.definitions import reload
+
+        report = import_document({"version": 1, "triggers": database_definitions()})
+        if report.errors:
+            raise RuntimeError(f"the benchmark's definitions are invalid: {report.errors}")
+        reload()
+        loaded = [t for t in trigger_registry if t.source == "database"]
+        for trigger in loaded:
+            trigger_registry.unregister(trigger.name)
+        _made["pair"] = [t for t in loaded if t.name == "bench.db_status"]
+        _made["other"] = [t for t in loaded if t.name.startswith("bench.db_other.")]
+        assert len(_made["pair"]) == 1 and len(_made["other"]) == N_EXTRA, "definitions missing"
+    return _made[kind]
+
+
+_made: dict[str, Any] = {}
 
 
 @contextlib.contextmanager
@@ -406,6 +491,10 @@ BUDGETS = [
            "1,000 triggers on other models vs none"),
     Budget("triggers_1000_nomatch", "triggers", OPS, 1.03,
            "1,000 non-matching triggers on the same model vs none (design reading)"),
+    Budget("db_trigger", "code_trigger", OPS, 1.02,
+           "database trigger vs the same trigger in code, same model (costs the same)"),
+    Budget("db_1000_other", "triggers", OPS, 1.03,
+           "1,000 database triggers on other models vs none"),
 ]
 
 

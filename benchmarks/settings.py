@@ -48,5 +48,7 @@ def configure(sqlite_path: str) -> None:
         # Variant "triggers (log all)" switches to "all" with override_settings at run time.
         TRIGGER_LOG_EXECUTIONS="failures",
         TRIGGER_AUTODISCOVER=True,
+        # Database triggers may target the benchmark's models (variants db_trigger, db_1000_other).
+        TRIGGER_MODELS=["benchapp.*"],
     )
     django.setup()

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "triggers",
+    "rest_framework", "drf_spectacular", "drf_spectacular_sidecar",  # triggers.api
     "example_project.notifications",
     "example_project.shops",
     "example_project.sims",
@@ -74,6 +75,13 @@ TRIGGER_LOG_EXECUTIONS = "all"
 TRIGGER_CACHE_TIMEOUT = 30
 # Database triggers (made in the admin) may target the example apps' models.
 TRIGGER_MODELS = ["sims.*", "shops.*"]
+# Async executions run in a thread pool of this process (the default backend, no services).
+TRIGGER_BACKEND = "thread"
+# The demo's webhook goes to this server itself (example_project/notifications/webhooks.py);
+# webhooks may reach no private or loopback address unless a network is allowed here.
+TRIGGER_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+# The demo's signing secret (a real one lives in the environment, never in the code).
+os.environ.setdefault("DEMO_WEBHOOK_SECRET", "whsec_ZGphbmdvLW1vZGVsLXRyaWdnZXJzIGRlbW8gc2VjcmV0")
 
 LOGGING = {
     "version": 1,

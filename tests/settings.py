@@ -16,6 +16,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "triggers",
+    "rest_framework", "drf_spectacular", "drf_spectacular_sidecar",  # triggers.api
     "example_project.notifications",
     "example_project.shops",
     "example_project.sims",
@@ -60,3 +61,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 TRIGGER_LOG_EXECUTIONS = "all"
 TRIGGER_MODELS = ["testapp.*"]
+TRIGGER_BACKEND = "inline"

@@ -500,3 +500,93 @@ def test_run_now_for_a_model_trigger_needs_an_object(admin_client):
     assert response.status_code == 200
     assert "object_pk" in response.context["form"].errors
     assert not TriggerExecution.objects.exists()
+
+
+def test_dashboard_of_one_trigger(admin_client):
+    now = timezone.now()
+    for name, status in (("a", "success"), ("a", "failed"), ("b", "success")):
+        TriggerExecution.objects.create(trigger_name=name, event="post_save", status=status,
+                                        started_at=now, duration_ms=1.0)
+    response = admin_client.get(url("dashboard"), {"trigger": "a"})
+    figures = response.context["figures"]
+    assert figures["totals"] == {"executions": 2, "successes": 1, "failures": 1,
+                                 "success_rate": 50.0}
+    assert sum(b["executions"] for b in figures["per_hour"]["bars"]) == 2
+    assert [r["trigger_name"] for r in figures["slowest"]] == ["a"]
+    html = response.content.decode()
+    assert "Dashboard of a" in html
+    log = reverse("admin:triggers_triggerexecution_changelist")
+    assert f'href="{log}?trigger_name=a"' in html
+    response = admin_client.get(url("dashboard"))
+    assert response.context["figures"]["totals"]["executions"] == 3
+    assert f'href="{url("dashboard")}?trigger=b"' in response.content.decode()
+
+
+def test_a_trigger_page_links_to_its_executions_and_dashboard(admin_client, client, staff):
+    row = make(name="paid & shipped")
+    html = admin_client.get(url("change", row.pk)).content.decode()
+    log = reverse("admin:triggers_triggerexecution_changelist")
+    assert f'href="{log}?trigger_name=paid%20%26%20shipped"' in html
+    assert f'href="{url("dashboard")}?trigger=paid%20%26%20shipped"' in html
+    response = admin_client.get(log, {"trigger_name": row.name})
+    assert response.status_code == 200  # the link is a filter the log accepts
+    grant(staff, "view_triggerdefinition")  # without view on the log: no links to it
+    assert log not in client.get(url("change", row.pk)).content.decode()
+
+
+def test_the_test_page_looks_the_object_up_in_the_admin(admin_client, settings):
+    settings.TRIGGER_MODELS = ["sims.*", "testapp.*"]
+    row = make(model="sims.SimCard",
+               conditions={"field": "status", "operator": "eq", "value": "ACTIVE"},
+               actions=[{"type": "log", "message": "{{ instance.serial_number }}"}])
+    response = admin_client.get(url("test", row.pk))
+    html = response.content.decode()
+    changelist = reverse("admin:sims_simcard_changelist")
+    assert f'href="{changelist}" class="related-lookup" id="lookup_id_object_pk"' in html
+    assert "admin/js/admin/RelatedObjectLookups.js" in html
+    assert "The id (primary key) of a sims.SimCard" in html
+    textarea = html.split('name="payload"')[1].split("</textarea>")[0]
+    assert textarea.rstrip().endswith(">")  # empty, not "null"
+    # testapp.Article is not in this admin: no lookup
+    article = make("article-trigger")
+    assert "related-lookup" not in admin_client.get(url("test", article.pk)).content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_webhook_execution_is_replayed_from_the_admin_with_the_same_webhook_id(
+        client, settings, monkeypatch):
+    from tests.test_egress import Receiver
+    from tests.testapp.models import Article
+
+    settings.TRIGGER_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
+    monkeypatch.setenv("HOOK_SECRET", "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+    receiver = Receiver()
+    receiver.routes["/hook"] = lambda handler: Receiver.answer(handler, 500, b"down")
+    try:
+        make("article-hook", conditions=None, mode="async", max_retries=1, retry_backoff=0,
+             actions=[{"type": "webhook", "url": receiver.url("/hook"),
+                       "secret": "env:HOOK_SECRET", "timeout": 5}])
+        Article.objects.create(title="x")
+        row = TriggerExecution.objects.get(trigger_name="article-hook")
+        assert row.status == "dead" and len(receiver.requests) == 2
+
+        staff = UserFactory(is_staff=True)
+        staff.user_permissions.add(Permission.objects.get(codename="view_triggerexecution"))
+        client.force_login(staff)
+        changelist = reverse("admin:triggers_triggerexecution_changelist")
+        page = client.get(reverse("admin:triggers_triggerexecution_change", args=[row.pk]))
+        assert page.status_code == 200 and b"HTTP 500" in page.content  # the attempts
+        assert b"Replay the selected" not in client.get(changelist).content  # no permission
+        staff.user_permissions.add(Permission.objects.get(codename="run_triggerdefinition"))
+
+        del receiver.routes["/hook"]  # the endpoint is back
+        answer = client.post(changelist, {"action": "replay", "_selected_action": [row.pk]},
+                             follow=True)
+        assert b"1 execution will be delivered again" in answer.content
+        row.refresh_from_db()
+        assert row.status == "success"
+        ids = {r["headers"]["webhook-id"] for r in receiver.requests}
+        assert len(receiver.requests) == 3 and len(ids) == 1
+        assert TriggerAudit.objects.filter(action="run", trigger_name="article-hook").exists()
+    finally:
+        receiver.stop()

@@ -48,6 +48,13 @@ def test_user_conditions_without_the_middleware_warn():
     ("TRIGGER_DEFAULT_MODE", "later"),
     ("TRIGGER_MAX_CHAIN_DEPTH", -1),
     ("TRIGGER_CACHE_TIMEOUT", "soon"),
+    ("TRIGGER_BACKEND", "rabbit"),
+    ("TRIGGER_SWEEP_AFTER", -5),
+    ("TRIGGER_ACTION_FAILURE_LIMIT", "never"),
+    ("TRIGGER_CELERY_TASKS", "billing.*"),
+    ("TRIGGER_REDIS_URL", 6379),
+    ("TRIGGER_WEBHOOK_ALLOWED_NETWORKS", ["10.0.0.300/8"]),
+    ("TRIGGER_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8"),
 ])
 def test_bad_settings_are_errors(name, value):
     with override_settings(**{name: value}):

@@ -282,3 +282,28 @@ def test_the_documented_example_imports_and_dry_runs(django_capture_on_commit_ca
     assert result["actions"][2]["preview"]["data"] == {"serial": "8901000001",
                                                        "api_key": "env:FRAUD_API_KEY"}
     assert SimCard.objects.get(pk=sim.pk).status == "ACTIVE"
+
+
+def test_prune_deletes_the_database_triggers_the_document_does_not_name(saved, code_trigger):
+    document = {"version": 1, "triggers": [
+        SPECS[1], {"name": "code-only", "source": "code", "read_only": True},
+    ]}
+
+    preview = config.import_document(document, prune=True, dry_run=True)
+    assert preview.deleted == ["article-published", "ticket-closed"]
+    assert TriggerDefinition.objects.count() == 3
+
+    report = config.import_document(document, prune=True, actor="ci")
+    assert report.deleted == ["article-published", "ticket-closed"]
+    assert list(TriggerDefinition.objects.values_list("name", flat=True)) == ["big-order"]
+    deletes = TriggerAudit.objects.filter(action="delete").order_by("trigger_name")
+    assert [(a.trigger_name, a.actor) for a in deletes] == [
+        ("article-published", "ci"), ("ticket-closed", "ci")]
+    assert "code-only" in trigger_registry  # code triggers are never pruned
+
+
+def test_prune_with_an_invalid_entry_deletes_nothing(saved):
+    document = {"version": 1, "triggers": [{**SPECS[1], "event": "nonsense"}]}
+    report = config.import_document(document, prune=True)
+    assert report.errors and report.deleted == []
+    assert TriggerDefinition.objects.count() == 3

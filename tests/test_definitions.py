@@ -88,7 +88,9 @@ def test_it_compiles_into_the_same_index_as_a_code_trigger(commit):
     ({"priority": "urgent"}, "priority: 'urgent' is not a priority"),
     ({"mode": "later"}, "mode: Unknown execution mode 'later'"),
     ({"event": "pre_save", "mode": "on_commit"}, "mode: pre_save triggers run inline"),
-    ({"timeout": -1}, "timeout: give a whole number of seconds above 0"),
+    ({"timeout": -1}, "timeout: give a whole number of seconds from 1 to 86400"),
+    ({"timeout": 10**12}, "timeout: give a whole number of seconds from 1 to 86400"),
+    ({"retry_backoff": 1e12}, "retry_backoff: give a number of seconds from 0 to 86400"),
     ({"context_filters": {"_private": 1}}, "context_filters: '_private'"),
     ({"colour": "red"}, "colour: unknown key"),
 ])

@@ -28,7 +28,7 @@ from example_project.shops.models import (
 from example_project.sims.management.commands.demo_data import ADMIN_LINE
 from example_project.sims.models import QualityStats, SimAssignment, SimCard
 from triggers import acting_as, trigger_registry
-from triggers.models import TriggerExecution
+from triggers.models import TriggerDefinition, TriggerExecution
 from triggers.testing import capture_executions
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,6 +46,14 @@ BUILT_IN = {
 }
 
 User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def example_settings(settings):
+    """What the example project's settings allow: database triggers on its models (demo_data
+    makes one) and webhooks to itself."""
+    settings.TRIGGER_MODELS = ["sims.*", "shops.*"]
+    settings.TRIGGER_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1/32"]
 
 
 @pytest.fixture(autouse=True)
@@ -320,6 +328,8 @@ def test_demo_data_fires_every_trigger_and_runs_twice():
     out = StringIO()
     call_command("demo_data", stdout=out)
     assert ADMIN_LINE in out.getvalue()
+    assert "sim-status-webhook" in out.getvalue()
+    assert TriggerDefinition.objects.get().name == "sim-status-webhook"
     assert User.objects.get(username="admin").check_password("admin")
     counts = [m.objects.count() for m in (Shop, SimCard, Sale, Transfer, Notification,
                                           SimAssignment, TriggerExecution)]

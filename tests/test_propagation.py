@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WINDOW = 10.0
 
 
-def run(env: dict[str, str], *args: str) -> None:
-    """Run ``python -m <args>`` to completion; fail with its output if it fails."""
+def run(env: dict[str, str], *args: str) -> str:
+    """Run ``python -m <args>`` to completion and return its output; fail if it fails."""
     done = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
 
 
 @pytest.fixture
@@ -118,3 +119,9 @@ def test_a_change_in_one_process_reaches_the_other(env, server):
     poll(server, lambda fired: NAME not in fired,
          "the other process still fired the disabled trigger")
     assert NAME not in server()
+
+
+def test_a_process_that_serves_no_request_fires_database_triggers(env):
+    run(env, "tests.propagation.driver", "create")
+    # a command, a shell or a worker: it loads the database triggers when it connects
+    assert run(env, "tests.propagation.driver", "save").strip() == "['success']"

@@ -4,15 +4,26 @@ names, no tags, capped output)."""
 from __future__ import annotations
 
 import datetime
+import functools
+import html
+import json
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 
 import triggers
-from tests.testapp.models import Article
+from tests.testapp.models import Article, Tag
 from triggers import TriggerContext, TriggerEvent
-from triggers.templating import MAX_OUTPUT, lookup, render
+from triggers.templating import (
+    MAX_OUTPUT,
+    MAX_PLACEHOLDERS,
+    is_template,
+    lookup,
+    render,
+    render_data,
+    template_problems,
+)
 from triggers.tracking import MISSING, track, tracker_for, untrack
 
 
@@ -214,3 +225,388 @@ def test_rendering_inside_a_real_trigger():
     article.status = "published"
     article.save()
     assert rendered == ["Post:  -> draft", "Post: draft -> published"]
+
+
+# The injection corpus ----------------------------------------------------------------------
+
+SECRET = "tests-not-secret"
+
+
+@pytest.fixture
+def counters(monkeypatch):
+    """Methods, properties, a cached property and ``__str__`` on Article and User that count
+    their calls: a template that ran any of them would show up here."""
+    calls = {"method": 0, "property": 0, "cached": 0, "str": 0, "user": 0}
+
+    def bump(self):
+        calls["method"] += 1
+        return "method ran"
+
+    def tally(self):
+        calls["property"] += 1
+        return "property ran"
+
+    def heavy(self):
+        calls["cached"] += 1
+        return "cached property ran"
+
+    def as_str(self):
+        calls["str"] += 1
+        return "str ran"
+
+    def user_tally(self):
+        calls["user"] += 1
+        return "user property ran"
+
+    heavy_property = functools.cached_property(heavy)
+    heavy_property.__set_name__(Article, "heavy")
+    monkeypatch.setattr(Article, "bump", bump, raising=False)
+    monkeypatch.setattr(Article, "tally", property(tally), raising=False)
+    monkeypatch.setattr(Article, "heavy", heavy_property, raising=False)
+    monkeypatch.setattr(Article, "__str__", as_str)
+    monkeypatch.setattr(User, "tally", property(user_tally), raising=False)
+    monkeypatch.setattr(User, "bump", bump, raising=False)
+    return calls
+
+
+INJECTIONS = [
+    "{{ settings.SECRET_KEY }}",
+    "{{ SECRET_KEY }}",
+    "{{ data.SECRET_KEY }}",
+    "{{ instance.delete }}",
+    "{{ instance.save }}",
+    "{{ instance.refresh_from_db }}",
+    "{{ instance.__class__.__init__.__globals__ }}",
+    "{{ instance.__class__.__init__.__globals__.settings.SECRET_KEY }}",
+    "{{ instance._meta }}",
+    "{{ instance._meta.app_config }}",
+    "{{ instance._state.db }}",
+    "{{ instance._state }}",
+    "{{ instance.objects }}",
+    "{{ instance.objects.all }}",
+    "{{ instance.tags }}",
+    "{{ instance.tags.all }}",
+    "{{ instance.author.article_set }}",
+    "{{ instance.author.password }}",
+    "{{ instance.author.PASSWORD }}",
+    "{{ author.password }}",
+    "{{ author.set_password }}",
+    "{{ author.check_password }}",
+    "{{ author.get_session_auth_hash }}",
+    "{{ author.user_permissions }}",
+    "{{ author.groups }}",
+    "{{ user.password }}",
+    "{{ user.set_password }}",
+    "{{ user.get_session_auth_hash }}",
+    "{{ user._password }}",
+    "{{ user.__dict__ }}",
+    "{{ instance.bump }}",
+    "{{ instance.tally }}",
+    "{{ instance.heavy }}",
+    "{{ tally }}",
+    "{{ bump }}",
+    "{{ author.tally }}",
+    "{{ author.bump }}",
+    "{{ user.tally }}",
+    "{{ user.bump }}",
+    "{{ user.is_authenticated }}",
+    "{{ instance.title.upper }}",
+    "{{ instance.title.format }}",
+    "{{ instance.title.__class__ }}",
+    "{{ instance.price.as_tuple }}",
+    "{{ instance.data.keys }}",
+    "{{ instance.data.meta.items }}",
+    "{{ instance.data.tags.pop }}",
+    "{{ instance.data.__len__ }}",
+    "{{ data.get }}",
+    "{{ changes.keys }}",
+    "{{ instance.__dict__ }}",
+    "{{ instance.__reduce__ }}",
+    "{{ __builtins__ }}",
+    "{{ instance._Article__private }}",
+    "{{ instance.title._x }}",
+    "{{ instance.x__y }}",
+    "{{ instance.title|safe }}",
+    "{{ x|safe }}",
+    "{{ instance.title|escape }}",
+    "{{ instance.title | lower }}",
+    "{{ instance['title'] }}",
+    "{{ instance.title() }}",
+    "{{ instance.delete() }}",
+    "{{ instance.title[0] }}",
+    "{{ instance .title }}",
+    "{{ -1 }}",
+    "{{ 0 }}",
+    "{{ instance.data.tags.-1 }}",
+    "{{ instance.data.tags.99999999999999999999 }}",
+    "{{ instance.api_key }}",
+    "{{ data.access_token }}",
+    "{{ data.client_secret }}",
+    "{{ data.password_hash }}",
+]
+
+
+@pytest.mark.parametrize("template", INJECTIONS)
+def test_injection_corpus_renders_empty(template, context, article, alice, counters):
+    article.data = {**article.data, "SECRET_KEY": SECRET, "access_token": SECRET,
+                    "client_secret": SECRET, "password_hash": SECRET}
+    article.save()
+    tags = Tag.objects.create(name="t")
+    article.tags.add(tags)
+    with triggers.acting_as(alice):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article,
+                                 data={"SECRET_KEY": SECRET, "access_token": SECRET,
+                                       "client_secret": SECRET, "password_hash": SECRET})
+        output = render(f"<{template}>", context)
+    assert output == "<>"
+    assert counters == {"method": 0, "property": 0, "cached": 0, "str": 0, "user": 0}
+    assert Article.objects.filter(pk=article.pk).exists()
+    assert User.objects.get(pk=alice.pk).check_password("pw")
+
+
+def test_no_secret_leaks_through_any_path_of_the_corpus(context, article, alice, counters):
+    """All of the corpus in one text, with the secrets on the objects: none comes out."""
+    article.data = {"SECRET_KEY": SECRET}
+    alice.refresh_from_db()
+    with triggers.acting_as(alice):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article,
+                                 data={"SECRET_KEY": SECRET})
+        output = render(" ".join(INJECTIONS), context, limit=10**6)
+    assert SECRET not in output
+    assert alice.password not in output
+    assert "md5$" not in output
+    assert "ran" not in output
+    assert set(output) <= {" "}
+    assert sum(counters.values()) == 0
+
+
+def test_a_related_objects_methods_are_not_called(db):
+    from example_project.shops.models import Shop
+    from example_project.sims.models import SimCard
+
+    shop = Shop.objects.create(name="Main", code="M1")
+    card = SimCard(serial_number="8901", shop=shop)
+    context = TriggerContext(TriggerEvent.POST_SAVE, SimCard, card)
+    for path in ("instance.shop.delete", "instance.shop.save", "shop.delete",
+                 "instance.shop.sim_cards", "instance.shop.sim_cards.all",
+                 "instance.shop.inventory", "instance.shop.performance",
+                 "instance.shop.manager.password", "instance.shop._state.db"):
+        assert render("<{{ " + path + " }}>", context) == "<>", path
+    assert Shop.objects.filter(pk=shop.pk).exists()
+    assert render("{{ instance.shop.code }} {{ instance.shop.name }} {{ shop.status }}",
+                  context) == "M1 Main pending"
+    assert render("{{ instance.shop }}|{{ instance.shop.pk }}|{{ instance.shop_id }}",
+                  context) == f"{shop.pk}|{shop.pk}|{shop.pk}"
+
+
+def test_model_instances_render_as_their_primary_key(context, article, alice, counters):
+    with triggers.acting_as(alice):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article)
+        assert render("{{ instance }}|{{ author }}|{{ user }}", context) == (
+            f"{article.pk}|{alice.pk}|{alice.pk}")
+    assert render("{{ instance.data }}", TriggerContext(
+        TriggerEvent.CUSTOM, data={"who": alice, "list": (article,)}, event_type="x")) == ""
+    custom = TriggerContext(TriggerEvent.CUSTOM, data={"who": alice, "list": (article,)},
+                            event_type="x")
+    assert render("{{ data }}", custom) == str({"who": alice.pk, "list": [article.pk]})
+    assert counters["str"] == 0
+
+
+def test_lazy_request_user_is_read_without_running_its_properties(article, tracker, alice):
+    from django.utils.functional import SimpleLazyObject
+
+    with triggers.acting_as(SimpleLazyObject(lambda: alice)):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker)
+        assert render("{{ user.username }}|{{ user.is_staff }}|{{ user.email }}|"
+                      "{{ user.is_authenticated }}|{{ user.password }}", context) == (
+            "alice|False|alice@example.com||")
+
+
+def test_objects_with_getattr_are_not_asked(article, tracker):
+    asked = []
+
+    class Sneaky:
+        plain = "class attribute"
+
+        def __init__(self):
+            self.own = "own attribute"
+
+        def __getattr__(self, name):
+            asked.append(name)
+            return "computed"
+
+    with triggers.tenant_context(Sneaky()):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker)
+        assert render("{{ tenant.own }}|{{ tenant.plain }}|{{ tenant.anything }}",
+                      context) == "own attribute|class attribute|"
+    assert asked == []
+
+
+@pytest.mark.parametrize("template,expected", [
+    ("{% load static %}{% debug %}", "{% load static %}{% debug %}"),
+    ("{% load secrets %}{{ instance.title }}", "{% load secrets %}Hello"),
+    ("{% debug %}", "{% debug %}"),
+    ("{% templatetag openvariable %}", "{% templatetag openvariable %}"),
+    ("{{ instance.title|safe }}", ""),
+    ("{{ settings.SECRET_KEY|safe }}", ""),
+    ("{{ {{ instance.title }} }}", "{{ Hello }}"),
+    ("{{{ instance.title }}}", "{Hello}"),
+    ("{{{{ instance.title }}}}", "{{Hello}}"),
+    ("{{ instance.{{ title }} }}", "{{ instance.Hello }}"),
+    ("{ {{ title }} }", "{ Hello }"),
+    ("{{ title }", "{{ title }"),
+    ("{{ title", "{{ title"),
+    ("}}{{", "}}{{"),
+    ("{0.__class__} {title} %(title)s %s", "{0.__class__} {title} %(title)s %s"),
+    ("{0.__init__.__globals__[settings]}", "{0.__init__.__globals__[settings]}"),
+    ("${title} #{title} <%= title %>", "${title} #{title} <%= title %>"),
+])
+def test_tag_filter_brace_and_format_syntax_is_text(template, expected, context):
+    assert render(template, context) == expected
+
+
+@pytest.mark.parametrize("value", [
+    "{0.__class__.__init__.__globals__}",
+    "{title} {0} {} %s %(title)s %d",
+    "{{ settings.SECRET_KEY }}",
+    "{{ instance.title }}",
+    "{% debug %}{% load static %}",
+    "{{ user.password }}{{",
+    "}}{{ title }}{{",
+])
+def test_values_are_inserted_as_they_are(value, article, tracker):
+    article.title = value
+    context = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker,
+                             data={"v": value})
+    assert render("[{{ title }}|{{ data.v }}]", context) == f"[{value}|{value}]"
+    assert render_data({"t": "{{ title }}", "v": "x {{ data.v }}"}, context) == {
+        "t": value, "v": f"x {value}"}
+
+
+def test_a_value_of_one_megabyte_is_capped():
+    big = "x" * 1_000_000
+    context = TriggerContext(TriggerEvent.CUSTOM, data={"big": big, "blob": {"k": big}},
+                             event_type="big")
+    assert render("{{ data.big }}", context) == "x" * MAX_OUTPUT
+    assert render("a{{ data.big }}b", context) == "a" + "x" * (MAX_OUTPUT - 1)
+    assert len(render("{{ data.blob }}", context)) == MAX_OUTPUT
+    assert len(render("{{ data.big }}" * 50, context)) == MAX_OUTPUT
+    assert render_data("{{ data.big }}", context) == "x" * MAX_OUTPUT
+    # a JSON value too big for the cap is rendered as (capped) text, not kept whole
+    blob = render_data("{{ data.blob }}", context)
+    assert isinstance(blob, str) and len(blob) == MAX_OUTPUT
+    assert render_data({"a": "{{ data.big }}", "b": ["{{ data.big }}"]}, context) == {
+        "a": "x" * MAX_OUTPUT, "b": ["x" * MAX_OUTPUT]}
+
+
+class CountingDict(dict):
+    """Event data that counts how many lookups a render made."""
+
+    lookups = 0
+
+    def get(self, key, default=None):
+        type(self).lookups += 1
+        return super().get(key, default)
+
+
+def test_ten_thousand_placeholders_are_capped():
+    CountingDict.lookups = 0
+    context = TriggerContext(TriggerEvent.CUSTOM,
+                             data=CountingDict(v="abc", long="y" * 30, empty=""),
+                             event_type="many")
+    # the output cap stops the lookups ...
+    output = render("{{ data.long }}" * 10_000, context)
+    assert output == "y" * MAX_OUTPUT
+    assert CountingDict.lookups == -(-MAX_OUTPUT // 30)
+    CountingDict.lookups = 0
+    # ... and so does the placeholder cap, for short values: the rest render empty
+    output = render("{{ data.v }}" * 10_000, context)
+    assert output == "abc" * MAX_PLACEHOLDERS
+    assert CountingDict.lookups == MAX_PLACEHOLDERS
+    CountingDict.lookups = 0
+    assert render("{{ data.empty }}" * 10_000, context) == ""
+    assert CountingDict.lookups == MAX_PLACEHOLDERS
+    CountingDict.lookups = 0
+    output = render("{{ data.empty }}-" * 10_000, context)
+    assert output == "-" * MAX_OUTPUT
+    assert CountingDict.lookups == MAX_PLACEHOLDERS
+    assert len(render("{{ data.v }}" * 10_000, context, limit=10**9)) == 3 * MAX_PLACEHOLDERS
+
+
+def test_escape_applies_to_values_only(article, tracker):
+    article.title = '<script>alert("x")</script> & co'
+    context = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker)
+    assert render("<p>{{ title }}</p>", context, escape=html.escape) == (
+        "<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</p>")
+
+
+# render_data ------------------------------------------------------------------------------
+
+
+def test_render_data_keeps_json_types_of_single_placeholders(context, article, alice):
+    with triggers.acting_as(alice):
+        context = TriggerContext(TriggerEvent.POST_SAVE, Article, article,
+                                 data={"n": 3, "f": 1.5, "none": None, "list": [1, (2, 3)]})
+        data = render_data({
+            "id": "{{ instance.id }}", "views": "{{ views }}", "created": "{{ created }}",
+            "data": "{{ instance.data }}", "tags": "{{ instance.data.tags }}",
+            "n": "{{ data.n }}", "f": "{{ data.f }}", "none": "{{ data.none }}",
+            "list": "{{ data.list }}", "author": "{{ instance.author }}",
+            "user": "{{ user }}", "price": "{{ instance.price }}",
+            "padded": " {{ instance.id }}", "text": "id {{ instance.id }}",
+            "missing": "{{ instance.nope }}", "refused": "{{ user.password }}",
+            "call": "{{ instance.delete }}",
+            "nested": [{"id": "{{ pk }}", "literal": 7, "flag": True, "null": None}],
+            "{{ instance.title }}": "keys are not rendered",
+        }, context)
+    assert data == {
+        "id": article.pk, "views": 7, "created": False,
+        "data": {"tags": ["a", "b"], "meta": {"lang": "en"}}, "tags": ["a", "b"],
+        "n": 3, "f": 1.5, "none": None, "list": [1, [2, 3]], "author": alice.pk,
+        "user": alice.pk, "price": "9.50", "padded": f" {article.pk}",
+        "text": f"id {article.pk}", "missing": "", "refused": "", "call": "",
+        "nested": [{"id": article.pk, "literal": 7, "flag": True, "null": None}],
+        "{{ instance.title }}": "keys are not rendered",
+    }
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_render_data_leaves_other_values_alone(context):
+    assert render_data(5, context) == 5
+    assert render_data(None, context) is None
+    assert render_data([1.5, True, None, "{{ status }}"], context) == [1.5, True, None,
+                                                                       "published"]
+    assert render_data((1, "{{ status }}"), context) == [1, "published"]
+    timestamp = render_data("{{ timestamp }}", context)
+    assert isinstance(timestamp, str) and "T" not in timestamp  # str() of a datetime
+
+
+def test_render_data_of_changes_and_model(context):
+    assert render_data({"c": "{{ changes }}", "m": "{{ model }}"}, context) == {
+        "c": {"status": ["draft", "published"], "views": [3, 7]}, "m": "testapp.Article"}
+
+
+# Checking templates when they are saved ----------------------------------------------------
+
+
+@pytest.mark.parametrize("template,problem", [
+    ("{{ instance.title|upper }}", "uses a filter"),
+    ("{{ instance._meta }}", "is not a path"),
+    ("{{ instance.__class__ }}", "is not a path"),
+    ("{{ }}", "is not a path"),
+    ("{{ instance['x'] }}", "is not a path"),
+    ("{{ user.password }}", "names 'password', a secret"),
+    ("{{ settings.SECRET_KEY }}", "names 'SECRET_KEY', a secret"),
+    ("{{ data.api_key }}", "names 'api_key', a secret"),
+])
+def test_template_problems(template, problem):
+    found = template_problems(f"x {template} y")
+    assert len(found) == 1 and problem in found[0], found
+    assert found[0].startswith("{{ ")
+
+
+def test_good_templates_have_no_problems():
+    assert template_problems("{{ instance.title }} {{ old.status }} {{ pk }} {{ model }} "
+                             "{{ changes }} {{ timestamp }} {{ data.items.0.sku }} "
+                             "{% debug %} { x } plain") == []
+    assert is_template("a {{ b }}") and not is_template("a { b }") and not is_template(3)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 
 from tests.testapp.models import Article
 
@@ -17,5 +17,6 @@ def publish(request, pk):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("rest/v1/", include("triggers.api.urls")),
     path("publish/<int:pk>/", publish),
 ]

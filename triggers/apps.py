@@ -21,6 +21,7 @@ class TriggersConfig(AppConfig):
         """Database triggers: move the change marker on every change of a definition, and
         check it (at most every TRIGGER_CACHE_TIMEOUT seconds) when a request starts."""
         from django.core.signals import request_started
+        from django.db.backends.signals import connection_created
         from django.db.models import signals
 
         from . import definitions
@@ -35,9 +36,21 @@ class TriggersConfig(AppConfig):
                 )
         switches.hooks.append(definitions.loader.sync)
         request_started.connect(_check_switches, dispatch_uid="triggers:request_started")
+        # Processes that serve no requests (a shell, a command, a Celery worker) check when
+        # they connect to the database: the first time, and again with each new connection.
+        connection_created.connect(_check_on_connect, dispatch_uid="triggers:connection")
 
 
 def _check_switches(**kwargs) -> None:
     from .switches import switches
 
     switches.states()
+
+
+def _check_on_connect(connection, **kwargs) -> None:
+    from django.db import router
+
+    from .models import TriggerSwitch
+
+    if connection.alias == router.db_for_read(TriggerSwitch):
+        _check_switches()

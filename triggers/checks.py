@@ -9,7 +9,8 @@ from django.conf import settings as django_settings
 from django.core import checks
 
 from .base.trigger_base import parse_mode
-from .conf import LOG_CHOICES, settings
+from .conf import BACKENDS, LOG_CHOICES, settings
+from .egress import allowed_networks
 from .exceptions import TriggerConfigurationError
 from .registry import trigger_registry
 
@@ -47,9 +48,13 @@ def _check_settings() -> list[checks.CheckMessage]:
     try:
         parse_mode(settings.TRIGGER_DEFAULT_MODE)
     except TriggerConfigurationError:
-        problems.append("TRIGGER_DEFAULT_MODE must be 'on_commit' or 'inline'")
+        problems.append("TRIGGER_DEFAULT_MODE must be 'on_commit', 'inline' or 'async'")
+    if settings.TRIGGER_BACKEND not in BACKENDS:
+        problems.append(f"TRIGGER_BACKEND must be one of {', '.join(BACKENDS)}, "
+                        f"not {settings.TRIGGER_BACKEND!r}")
     for name in ("TRIGGER_MAX_CHAIN_DEPTH", "TRIGGER_CACHE_TIMEOUT", "TRIGGER_MAX_WORKERS",
-                 "TRIGGER_DEFAULT_TIMEOUT"):
+                 "TRIGGER_DEFAULT_TIMEOUT", "TRIGGER_SWEEP_AFTER", "TRIGGER_RETRY_MAX_WAIT",
+                 "TRIGGER_RETRY_SCHEDULE_LIMIT", "TRIGGER_ACTION_FAILURE_LIMIT"):
         value = getattr(settings, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             problems.append(f"{name} must be a number of at least 0, not {value!r}")
@@ -57,4 +62,16 @@ def _check_settings() -> list[checks.CheckMessage]:
     if not isinstance(models, (list, tuple)) or not all(isinstance(m, str) for m in models):
         problems.append("TRIGGER_MODELS must be a list of 'app_label.Model' names or patterns "
                         f"such as 'shop.*', not {models!r}")
+    tasks = settings.TRIGGER_CELERY_TASKS
+    if not isinstance(tasks, (list, tuple)) or not all(isinstance(t, str) for t in tasks):
+        problems.append("TRIGGER_CELERY_TASKS must be a list of task names or patterns such "
+                        f"as 'billing.*', not {tasks!r}")
+    for name in ("TRIGGER_REDIS_URL", "TRIGGER_CELERY_APP"):
+        value = getattr(settings, name)
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name} must be a string or None, not {value!r}")
+    try:
+        allowed_networks()
+    except TriggerConfigurationError as exc:
+        problems.append(str(exc).rstrip("."))
     return [checks.Error(p, id="triggers.E004") for p in problems]

@@ -24,12 +24,37 @@ DEFAULTS: dict[str, Any] = {
     # Models database triggers may target (and write to): "app_label.Model" or patterns such
     # as "shop.*". Empty: none, so that no admin can attach triggers to a model by surprise.
     "TRIGGER_MODELS": [],
+    # Where async executions run after commit: "thread" (a pool in this process), "celery"
+    # or "inline" (at once, for tests).
+    "TRIGGER_BACKEND": "thread",
+    # Seconds after which the sweeper hands pending executions no backend took to the backend
+    # again.
+    "TRIGGER_SWEEP_AFTER": 30,
+    # Longest wait (seconds) before a retry, whatever the backoff or a Retry-After asks for.
+    "TRIGGER_RETRY_MAX_WAIT": 3600,
+    # Retries waiting longer than this (seconds) are left to the sweeper instead of a timer
+    # or a broker countdown (keep it below the broker's visibility timeout).
+    "TRIGGER_RETRY_SCHEDULE_LIMIT": 300,
+    # Failures in a row after which an action is disabled (0: never).
+    "TRIGGER_ACTION_FAILURE_LIMIT": 20,
     # Thread pool size and per-action timeout of the delivery backends.
     "TRIGGER_MAX_WORKERS": 10,
     "TRIGGER_DEFAULT_TIMEOUT": 30,
+    # Celery tasks the celery_task action may send: names or fnmatch patterns such as
+    # "shop.tasks.*". Empty: none, so that no database trigger can start an arbitrary task.
+    "TRIGGER_CELERY_TASKS": [],
+    # Dotted path of the Celery app celery_task actions send with; None: Celery's current app.
+    "TRIGGER_CELERY_APP": None,
+    # Redis server of the redis_publish action ("redis://host:6379/0"); None: the server of
+    # the project's Redis cache (CACHES), if there is one.
+    "TRIGGER_REDIS_URL": None,
+    # Networks webhooks may reach although they are loopback, private, link-local, ...: CIDR
+    # strings such as "10.20.0.0/16". Empty: none. Cloud metadata addresses stay refused.
+    "TRIGGER_WEBHOOK_ALLOWED_NETWORKS": [],
 }
 
 LOG_CHOICES = ("all", "failures", "none")
+BACKENDS = ("thread", "celery", "inline")
 
 
 class Settings:

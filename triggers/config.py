@@ -21,6 +21,7 @@ from .definitions import (
     SECRET_KEYS,
     audit,
     check_spec,
+    delete_row,
     diff,
     masked,
     spec_of,
@@ -58,6 +59,7 @@ class ImportReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
     errors: list[EntryError] = field(default_factory=list)
     dry_run: bool = False
 
@@ -68,7 +70,7 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run, "created": self.created, "updated": self.updated,
-            "unchanged": self.unchanged, "skipped": self.skipped,
+            "unchanged": self.unchanged, "skipped": self.skipped, "deleted": self.deleted,
             "errors": [{**asdict(e), "text": str(e)} for e in self.errors],
         }
 
@@ -103,12 +105,14 @@ def dumps(document: dict[str, Any]) -> str:
 # Import ----------------------------------------------------------------------------------
 
 
-def import_document(doc: Any, *, dry_run: bool = False, actor: Any = None) -> ImportReport:
+def import_document(doc: Any, *, dry_run: bool = False, prune: bool = False,
+                    actor: Any = None) -> ImportReport:
     """Check the whole document, then create or update its database triggers in one transaction.
 
     With any error nothing is written and the report lists every error, each naming the entry
-    (index and name). Entries marked ``"source": "code"`` are skipped. With ``dry_run`` the
-    report says what would change and nothing is written.
+    (index and name). Entries marked ``"source": "code"`` are skipped. With ``prune``, database
+    triggers the document does not name are deleted, so that the database matches the
+    document. With ``dry_run`` the report says what would change and nothing is written.
     """
     from .models import TriggerDefinition
 
@@ -140,11 +144,17 @@ def import_document(doc: Any, *, dry_run: bool = False, actor: Any = None) -> Im
             report.errors.sort(key=lambda e: -1 if e.index is None else e.index)
             report.created, report.updated, report.unchanged = [], [], []
             return report
+        stale = TriggerDefinition.objects.none()
+        if prune:
+            stale = TriggerDefinition.objects.exclude(name__in=[n for _i, n, _e in entries])
+            report.deleted = sorted(stale.values_list("name", flat=True))
         if dry_run:
             return report
         for clean, row, before in plan:
             row = write_row(clean, row)
             audit("import", clean["name"], diff(before, spec_of(row)), actor)
+        for row in stale.prefetch_related("actions"):
+            delete_row(row, actor)
     return report
 
 

@@ -1,7 +1,8 @@
 """The figures of the admin dashboard, from the execution log, as plain data.
 
 Each function runs a few aggregate queries over ``TriggerExecution`` and returns dicts and
-lists the template renders (the charts as server-side SVG, see ``bars``).
+lists the template renders (the charts as server-side SVG, see ``bars``). Given a
+``trigger_name``, each counts that trigger's executions only.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from .base.trigger_base import ExecutionStatus
 
 #: Statuses counted as successes, as in ``stats.py``: a veto is the trigger doing its job.
 OK = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])
-FAILED = Q(status__in=[ExecutionStatus.FAILED, ExecutionStatus.BLOCKED])
+FAILED = Q(status__in=[ExecutionStatus.FAILED, ExecutionStatus.BLOCKED, ExecutionStatus.DEAD])
 
 
-def _executions() -> Any:
+def _executions(trigger_name: str | None = None) -> Any:
     from .models import TriggerExecution
 
-    return TriggerExecution.objects.all()
+    rows = TriggerExecution.objects.all()
+    return rows if trigger_name is None else rows.filter(trigger_name=trigger_name)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -31,9 +33,10 @@ def rate(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 2) if whole else None
 
 
-def totals(since: datetime.datetime | None = None) -> dict[str, Any]:
+def totals(since: datetime.datetime | None = None, *,
+           trigger_name: str | None = None) -> dict[str, Any]:
     """Executions, successes, failures and success rate (since ``since``, or all)."""
-    rows = _executions()
+    rows = _executions(trigger_name)
     if since is not None:
         rows = rows.filter(started_at__gte=since)
     found = rows.aggregate(executions=Count("id"), successes=Count("id", filter=OK),
@@ -41,27 +44,30 @@ def totals(since: datetime.datetime | None = None) -> dict[str, Any]:
     return {**found, "success_rate": rate(found["successes"], found["executions"])}
 
 
-def per_hour(hours: int = 24, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+def per_hour(hours: int = 24, now: datetime.datetime | None = None, *,
+             trigger_name: str | None = None) -> list[dict[str, Any]]:
     """Executions and failures in each of the last ``hours`` hours, oldest first."""
     now = timezone.localtime(now or timezone.now())
     last = now.replace(minute=0, second=0, microsecond=0)
     starts = [last - datetime.timedelta(hours=i) for i in reversed(range(hours))]
-    return _buckets(TruncHour, starts, "%H:00")
+    return _buckets(TruncHour, starts, "%H:00", trigger_name)
 
 
-def per_day(days: int = 7, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+def per_day(days: int = 7, now: datetime.datetime | None = None, *,
+            trigger_name: str | None = None) -> list[dict[str, Any]]:
     """Executions and failures on each of the last ``days`` days (local time), oldest first."""
     now = timezone.localtime(now or timezone.now())
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     starts = [timezone.make_aware(datetime.datetime.combine(
         (today - datetime.timedelta(days=i)).date(), datetime.time()))
         for i in reversed(range(days))]
-    return _buckets(TruncDay, starts, "%a %d")
+    return _buckets(TruncDay, starts, "%a %d", trigger_name)
 
 
-def _buckets(trunc: Any, starts: list[datetime.datetime], label: str) -> list[dict[str, Any]]:
+def _buckets(trunc: Any, starts: list[datetime.datetime], label: str,
+             trigger_name: str | None) -> list[dict[str, Any]]:
     rows = (
-        _executions().filter(started_at__gte=starts[0])
+        _executions(trigger_name).filter(started_at__gte=starts[0])
         .annotate(bucket=trunc("started_at"))
         .values("bucket")
         .annotate(executions=Count("id"), failures=Count("id", filter=FAILED))
@@ -79,10 +85,10 @@ def _buckets(trunc: Any, starts: list[datetime.datetime], label: str) -> list[di
     ]
 
 
-def slowest(limit: int = 10) -> list[dict[str, Any]]:
+def slowest(limit: int = 10, *, trigger_name: str | None = None) -> list[dict[str, Any]]:
     """The triggers with the highest mean duration: name, executions, mean and max (ms)."""
     rows = (
-        _executions().filter(duration_ms__isnull=False)
+        _executions(trigger_name).filter(duration_ms__isnull=False)
         .values("trigger_name")
         .annotate(executions=Count("id"), average_ms=Avg("duration_ms"),
                   max_ms=Max("duration_ms"))
@@ -94,10 +100,11 @@ def slowest(limit: int = 10) -> list[dict[str, Any]]:
     ]
 
 
-def most_failing(limit: int = 10) -> list[dict[str, Any]]:
+def most_failing(limit: int = 10, *,
+                 trigger_name: str | None = None) -> list[dict[str, Any]]:
     """The triggers with the most failed (or blocked) executions, with their failure rate."""
     rows = (
-        _executions().values("trigger_name")
+        _executions(trigger_name).values("trigger_name")
         .annotate(executions=Count("id"), failures=Count("id", filter=FAILED),
                   last_failure=Max("started_at", filter=FAILED))
         .filter(failures__gt=0)
@@ -130,14 +137,16 @@ def bars(buckets: list[dict[str, Any]], *, width: int = 720, height: int = 160) 
     return {"bars": out, "width": width, "height": height, "chart_height": chart, "top": top}
 
 
-def figures(now: datetime.datetime | None = None) -> dict[str, Any]:
-    """Everything the dashboard shows."""
+def figures(now: datetime.datetime | None = None, *,
+            trigger_name: str | None = None) -> dict[str, Any]:
+    """Everything the dashboard shows (about one trigger when ``trigger_name`` is given)."""
     now = now or timezone.now()
+    only = {"trigger_name": trigger_name}
     return {
-        "totals": totals(),
-        "last_24_hours": totals(now - datetime.timedelta(hours=24)),
-        "per_hour": bars(per_hour(24, now)),
-        "per_day": bars(per_day(7, now)),
-        "slowest": slowest(),
-        "most_failing": most_failing(),
+        "totals": totals(**only),
+        "last_24_hours": totals(now - datetime.timedelta(hours=24), **only),
+        "per_hour": bars(per_hour(24, now, **only)),
+        "per_day": bars(per_day(7, now, **only)),
+        "slowest": slowest(**only),
+        "most_failing": most_failing(**only),
     }

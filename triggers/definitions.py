@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 
 from .actions.types import ACTION_TYPES
+from .actions.webhook import SECRET_HEADER
 from .base.trigger_base import (
     BaseTrigger,
     ExecutionMode,
@@ -54,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "retry_backoff": 10.0, "tenant": "", "context_filters": {},
 }
 #: Keys of action configurations whose values are never exported or logged in clear.
+#: The longest timeout and first retry wait a definition may ask for: a day.
+MAX_SECONDS = 86_400
 SECRET_KEYS = frozenset({"secret", "password", "token", "api_key", "authorization"})
 MASK = "********"
 
@@ -237,15 +240,16 @@ def _check_options(clean: dict, event: Any, problem: Any) -> None:
     clean["mode"] = str(clean["mode"] or "")
     timeout = clean["timeout"]
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
-                                or timeout <= 0):
-        problem("timeout", "give a whole number of seconds above 0, or null for "
-                           "TRIGGER_DEFAULT_TIMEOUT.")
+                                or not 0 < timeout <= MAX_SECONDS):
+        problem("timeout", f"give a whole number of seconds from 1 to {MAX_SECONDS}, or null "
+                           "for TRIGGER_DEFAULT_TIMEOUT.")
     retries = clean["max_retries"]
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 100:
         problem("max_retries", "give a whole number from 0 to 100.")
     backoff = clean["retry_backoff"]
-    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or backoff < 0:
-        problem("retry_backoff", "give a number of seconds, 0 or more.")
+    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not (
+            0 <= backoff <= MAX_SECONDS):
+        problem("retry_backoff", f"give a number of seconds from 0 to {MAX_SECONDS}.")
     if not isinstance(clean["tenant"], str):
         problem("tenant", "give the tenant as text, or leave it empty.")
 
@@ -302,7 +306,8 @@ def build_trigger(spec: dict[str, Any]) -> BaseTrigger:
         name=spec["name"], event=spec["event"], model=model, conditions=conditions or None,
         actions=actions, priority=spec["priority"], description=spec["description"],
         enabled=spec["enabled"], mode=spec["mode"] or None, fields=spec["fields"],
-        event_types=spec["event_types"], source="database",
+        event_types=spec["event_types"], source="database", max_retries=spec["max_retries"],
+        retry_backoff=spec["retry_backoff"], timeout=spec["timeout"],
     )
 
 
@@ -321,10 +326,14 @@ def masked(spec: dict[str, Any]) -> dict[str, Any]:
     return {**spec, "actions": [_mask(a) for a in spec.get("actions") or []]}
 
 
-def _mask(value: Any) -> Any:
+def _mask(value: Any, headers: bool = False) -> Any:
+    """``value`` with secret values masked: keys named in SECRET_KEYS, and in ``headers``
+    objects every header whose name looks secret (``X-Api-Key``, ``Cookie``, ...); ``env:``
+    references are not secrets and stay readable."""
     if isinstance(value, dict):
-        return {k: (MASK if k.lower() in SECRET_KEYS and v and not _is_reference(v)
-                    else _mask(v)) for k, v in value.items()}
+        return {k: (MASK if v and not _is_reference(v) and (
+                        k.lower() in SECRET_KEYS or (headers and SECRET_HEADER.search(k)))
+                    else _mask(v, headers=k == "headers")) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return value
@@ -371,9 +380,12 @@ def save_spec(spec: Any, *, actor: Any = None, action: str | None = None) -> Any
 
 
 def write_row(clean: dict[str, Any], definition: Any = None) -> Any:
-    """Write a checked definition to its row (new when ``definition`` is None)."""
-    from .models import TriggerDefinition, TriggerDefinitionAction
+    """Write a checked definition to its row (new when ``definition`` is None). Actions that
+    delivery disabled (410 Gone, too many failures) are enabled again by the edit."""
+    from .models import ActionState, TriggerDefinition, TriggerDefinitionAction
 
+    if definition is not None:
+        ActionState.objects.filter(trigger_name=definition.name).delete()
     definition = definition or TriggerDefinition()
     for key in SPEC_KEYS:
         if key != "actions":
@@ -386,6 +398,16 @@ def write_row(clean: dict[str, Any], definition: Any = None) -> Any:
         for i, a in enumerate(clean["actions"])
     ])
     return definition
+
+
+def delete_row(definition: Any, actor: Any = None) -> None:
+    """Delete a definition with its actions and their delivery states; audited."""
+    from .models import ActionState
+
+    spec = spec_of(definition)
+    definition.delete()
+    ActionState.objects.filter(trigger_name=spec["name"]).delete()
+    audit("delete", spec["name"], diff(spec, None), actor)
 
 
 # Propagation -----------------------------------------------------------------------------

@@ -55,3 +55,8 @@ class RetryLater(ActionFailed):
 class ActionGone(ActionFailed):
     """The action's target is gone for good (a webhook answering 410 Gone): delivery disables
     the action and records why; later events for it are logged as skipped."""
+
+
+class EgressRefused(ActionFailed):
+    """An address (or the address a name resolves to) may not be contacted; the message says
+    which and why. Raised before any connection to it is attempted."""

@@ -1,8 +1,9 @@
-"""Database tables: the execution log, the enable/disable switches, the database triggers
-with their actions, the audit trail and the change marker."""
+"""Database tables: the execution log with its delivery attempts, the enable/disable switches,
+the database triggers with their actions, the audit trail, the change marker and API keys."""
 
 from __future__ import annotations
 
+from django.conf import settings as django_settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +17,8 @@ from .base.trigger_base import (
 
 __all__ = [
     "ENGINE_SWITCH", "ActionState", "ChangeMarker", "DeliveryAttempt", "ExecutionStatus",
-    "TriggerAudit", "TriggerDefinition", "TriggerDefinitionAction", "TriggerExecution",
-    "TriggerSwitch",
+    "TriggerAPIKey", "TriggerAudit", "TriggerDefinition", "TriggerDefinitionAction",
+    "TriggerExecution", "TriggerSwitch",
 ]
 
 
@@ -275,3 +276,53 @@ class ChangeMarker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class TriggerAPIKey(models.Model):
+    """A key for the management API (``/rest/v1/``), sent as the ``apikey`` header and/or as
+    ``Authorization: Bearer``. Only a salted hash is stored: the key is shown once, when it is
+    made (in the admin or by ``manage.py triggers apikey create``). See ``docs/api.md``.
+
+    The API's own permissions are declared here. Staff users need them (superusers have them
+    all); read-write keys have every API permission, read-only keys may only read.
+    """
+
+    name = models.CharField(_("name"), max_length=100,
+                            help_text=_("Who or what uses the key, e.g. 'billing service'."))
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True, editable=False,
+                              help_text=_("The start of the key, to recognise it."))
+    hashed_key = models.CharField(_("hashed key"), max_length=128, editable=False)
+    read_only = models.BooleanField(
+        _("read-only"), default=False,
+        help_text=_("Read-only keys may only read (GET and HEAD); read-write keys may do "
+                    "everything the API offers."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", verbose_name=_("created by"), editable=False,
+    )
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True,
+                                        editable=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("toggle_trigger", _("Can enable and disable triggers through the API")),
+            ("execute_trigger", _("Can execute triggers (or dry-run them) through the API")),
+            ("import_config", _("Can import trigger configuration through the API")),
+            ("replay_execution", _("Can replay executions through the API")),
+            ("manage_engine", _("Can switch the engine and clear caches through the API")),
+            ("emit_event", _("Can emit custom events through the API")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+

@@ -10,8 +10,16 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from .base.trigger_base import BaseTrigger, TriggerEvent, callable_name, combine_conditions
+from .base.trigger_base import (
+    BaseTrigger,
+    ExecutionMode,
+    TriggerEvent,
+    callable_name,
+    combine_conditions,
+    parse_mode,
+)
 from .conditions.fields import HASH_SAFE
+from .conf import settings
 from .exceptions import (
     DuplicateTriggerName,
     InvalidCondition,
@@ -290,7 +298,18 @@ class TriggerRegistry:
     def _wire(self, model: type) -> None:
         from .base import signal_integration
 
-        signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model))
+        signal_integration.wire(model, self._events_of(model), self._m2m_fields_of(model),
+                                atomic_saves=self._has_async_saves(model))
+
+    def _has_async_saves(self, model: type) -> bool:
+        plan = self._index.get((model, TriggerEvent.POST_SAVE))
+        if plan is None:
+            return False
+        try:
+            default = parse_mode(settings.TRIGGER_DEFAULT_MODE)
+        except TriggerConfigurationError:  # reported by the check triggers.E004
+            default = None
+        return any((t.mode or default) is ExecutionMode.ASYNC for t in plan.triggers)
 
     def _sorted(self, triggers: Any) -> tuple[BaseTrigger, ...]:
         return tuple(sorted(triggers, key=lambda t: (t.priority.rank, self._order[t.name])))

@@ -91,7 +91,8 @@ def _from_log() -> dict[str, dict[str, Any]]:
     from .models import ExecutionStatus, TriggerExecution
 
     ok = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])
-    rows = TriggerExecution.objects.values("trigger_name").annotate(
+    in_flight = [ExecutionStatus.PENDING, ExecutionStatus.RUNNING]  # not ended yet
+    rows = TriggerExecution.objects.exclude(status__in=in_flight).values("trigger_name").annotate(
         executions=Count("id"), successes=Count("id", filter=ok), total=Sum("duration_ms")
     )
     result = {}

@@ -16,7 +16,7 @@ import copy
 import operator
 from typing import Any
 
-from django.db import models, router
+from django.db import connections, models, router, transaction
 
 from .conf import settings
 
@@ -51,6 +51,9 @@ class ModelTracker:
         has_db_default = getattr(pk, "has_db_default", lambda: False)
         self.pk_has_default = pk.has_default() or has_db_default()
         self._originals: dict[str, Any] = {}
+        #: True while an async trigger watches the model's saves: a save outside a
+        #: transaction then runs in one, so the change and its execution rows commit together.
+        self.atomic_saves = False
 
     # Wiring ---------------------------------------------------------------------------
 
@@ -92,6 +95,12 @@ class ModelTracker:
                 raw = kwargs.get("raw", args[0] if args else False)
                 if not (raw and settings.TRIGGER_SKIP_RAW):
                     tracker.prepare(instance, kwargs.get("using"))
+            if tracker.atomic_saves:
+                using = kwargs.get("using") or router.db_for_write(type(instance),
+                                                                   instance=instance)
+                if not connections[using].in_atomic_block:
+                    with transaction.atomic(using=using, savepoint=False):
+                        return save(instance, *args, **kwargs)
             return save(instance, *args, **kwargs)
 
         from_db.__doc__ = load.__doc__

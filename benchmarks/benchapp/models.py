@@ -7,9 +7,12 @@
 ``TrigItem``       ``@field_changed_trigger(TrigItem, "status", mode="inline")``
                    (in benchapp/triggers.py)
 ``TrigManyItem``   the same trigger plus 1,000 triggers that do not match (registered by run.py)
+``DefItem``        a database trigger (a ``TriggerDefinition`` row), or the same trigger written
+                   in code, registered by run.py around the blocks of their variants
 ``TrackerItem``    django-model-utils ``FieldTracker(fields=["status"])`` + a post_save receiver
 ``LifecycleItem``  django-lifecycle ``@hook(AFTER_UPDATE, condition=WhenFieldHasChanged(...))``
-``Other0..9``      models that only carry the 1,000 "other model" triggers (never saved)
+``Other0..9``      models that only carry the 1,000 "other model" triggers, in code or in the
+                   database (never saved)
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class TrigItem(ItemFields):
 
 
 class TrigManyItem(ItemFields):
+    pass
+
+
+class DefItem(ItemFields):
     pass
 
 

@@ -1,5 +1,6 @@
 """Process A: ``python -m tests.propagation.driver create|disable`` changes the database
-trigger ``NAME`` and exits."""
+trigger ``NAME`` and exits; ``save`` saves an article in a process that serves no request and
+prints the statuses of ``NAME``'s executions."""
 
 import sys
 
@@ -23,6 +24,15 @@ def main(command: str) -> None:
 
     if command == "create":
         save_spec(SPEC, actor="propagation driver")
+    elif command == "save":
+        from tests.testapp.models import Article
+        from triggers.models import TriggerExecution
+
+        article = Article.objects.create(title="from a command")  # nothing loaded before this
+        article.status = "published"
+        article.save()
+        print(list(TriggerExecution.objects.filter(trigger_name=NAME, object_pk=article.pk)
+                   .values_list("status", flat=True)))
     elif command == "disable":
         switches.states()  # loads the database triggers, as a first request or save does
         trigger_registry.set_enabled(NAME, False, actor="propagation driver")

@@ -251,3 +251,8 @@ def _target_model(model: type[models.Model], target: Any) -> tuple[Any, str | No
         return None, (f"target: {target!r} is not a foreign key of {model._meta.label}; use "
                       f"'instance' or one of: {', '.join(names) or 'none'}.")
     return field.related_model, None
+
+
+# email, celery_task and redis_publish live in messaging.py, webhook in webhook.py; each adds
+# its types to ACTION_TYPES (imported last: they need ActionType and ACTION_TYPES above)
+from . import messaging, webhook  # noqa: E402, F401

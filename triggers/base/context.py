@@ -37,6 +37,8 @@ class TriggerContext:
     #: this execution, the same on every retry and replay (a webhook sends it as
     #: ``webhook-id``). None in the other modes, where each run is its own delivery.
     delivery_key: str | None = None
+    #: The name of the trigger whose actions are running (payloads name it).
+    trigger_name = ""
     _new: dict[str, Any] | None = None
     _user: Any = _UNSET
     _chain_id: str | None = None

@@ -52,8 +52,10 @@ def _uid(name: str, sender: Any) -> str:
     return f"triggers:{name}:{sender._meta.label}"
 
 
-def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str]) -> None:
-    """Connect exactly the receivers ``model`` needs for ``events``; disconnect the rest."""
+def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str],
+         atomic_saves: bool = False) -> None:
+    """Connect exactly the receivers ``model`` needs for ``events``; disconnect the rest.
+    ``atomic_saves``: an async trigger watches its saves (see ModelTracker.atomic_saves)."""
     wanted: set[str] = set()
     if events & {PRE_SAVE, POST_SAVE}:
         wanted.add("post_save")  # always: it refreshes the old values after a save
@@ -73,7 +75,7 @@ def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str]) -> None:
         signal.disconnect(sender=model, dispatch_uid=_uid(name, model))
     if wanted:
         _connected[model] = wanted
-        track(model)
+        track(model).atomic_saves = atomic_saves
     else:
         _connected.pop(model, None)
         untrack(model)

@@ -323,8 +323,9 @@ class BaseTrigger:
 
     ``model`` is a model class, ``"app_label.Model"`` or an unambiguous model name.
     ``fields`` makes it a field-change trigger: it fires only when one of them changed
-    (on creation only with ``on_create=True``). ``mode`` is ``"inline"`` or ``"on_commit"``
-    (the default for post_* events; pre_* events always run inline).
+    (on creation only with ``on_create=True``). ``mode`` is ``"inline"``, ``"on_commit"``
+    (the default for post_* events; pre_* events always run inline) or ``"async"`` (recorded
+    with the change, delivered by a backend after commit, retried ``max_retries`` times).
     """
 
     name: str
@@ -342,6 +343,11 @@ class BaseTrigger:
     source: str = "code"
     m2m_actions: Iterable[str] = ("post_add", "post_remove", "post_clear")
     event_types: Iterable[str] = ()
+    #: async mode: retries of each action (an action's own ``max_retries`` wins), the first
+    #: wait in seconds (doubled per retry), and the per-action timeout (None: the default).
+    max_retries: int = 0
+    retry_backoff: float = 10.0
+    timeout: float | None = None
     model_class: Any = field(default=None, init=False, repr=False)
     counter: Any = field(default=None, init=False, repr=False)
     calls: Any = field(default=(), init=False, repr=False)

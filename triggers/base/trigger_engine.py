@@ -41,7 +41,7 @@ logger = logging.getLogger("triggers.engine")
 
 PRE_SAVE, POST_SAVE = TriggerEvent.PRE_SAVE, TriggerEvent.POST_SAVE
 PRE_DELETE, M2M_CHANGED = TriggerEvent.PRE_DELETE, TriggerEvent.M2M_CHANGED
-INLINE, ON_COMMIT = ExecutionMode.INLINE, ExecutionMode.ON_COMMIT
+INLINE, ON_COMMIT, ASYNC = ExecutionMode.INLINE, ExecutionMode.ON_COMMIT, ExecutionMode.ASYNC
 SUCCESS, FAILED = ExecutionStatus.SUCCESS, ExecutionStatus.FAILED
 
 MAX_ERROR = 10_000
@@ -254,6 +254,10 @@ class TriggerEngine:
                 context.freeze()
                 run_later = partial(self.run, trigger, context, mode)
                 transaction.on_commit(run_later, using=context.using)
+            elif mode is ASYNC and deferrable:
+                from ..delivery import enqueue
+
+                enqueue(trigger, context)
             else:
                 self.run(trigger, context, INLINE)
 
@@ -355,26 +359,11 @@ class TriggerEngine:
     def _write_log(self, trigger: BaseTrigger, context: TriggerContext,
                    status: ExecutionStatus, mode: ExecutionMode, duration_ms: float | None,
                    message: str, error: str) -> None:
-        from ..models import TriggerExecution
-
         started = time.time() - (duration_ms or 0.0) / 1000.0
-        user = context.user
-        row = TriggerExecution(
-            trigger_name=trigger.name,
-            event=context.event,
-            model=context.model._meta.label if context.model else context.event_type[:200],
-            object_pk="" if context.object_pk is None else str(context.object_pk),
-            status=status,
-            mode=mode,
+        row = execution_row(
+            trigger, context, status=status, mode=mode,
             started_at=datetime.datetime.fromtimestamp(started, datetime.timezone.utc),
-            duration_ms=duration_ms,
-            message=str(message)[:MAX_ERROR],
-            error=error,
-            chain_id=context.chain_id,
-            depth=context.depth,
-            changed_fields=context.changed_fields if context.instance is not None else [],
-            user="" if user is None else str(user.get_username())[:255],
-            tenant="" if context.tenant is None else str(context.tenant)[:255],
+            duration_ms=duration_ms, message=str(message)[:MAX_ERROR], error=error,
         )
         try:
             if connections["default"].in_atomic_block:
@@ -400,6 +389,26 @@ class TriggerEngine:
         return self.run(trigger, context, ExecutionMode.INLINE)
 
 
+def execution_row(trigger: BaseTrigger, context: TriggerContext, **fields: Any) -> Any:
+    """A new (unsaved) execution record of ``trigger`` for ``context``: what changed, who,
+    where and in which chain; ``fields`` give the rest (status, mode, times, results)."""
+    from ..models import TriggerExecution
+
+    user = context.user
+    return TriggerExecution(
+        trigger_name=trigger.name,
+        event=context.event,
+        model=context.model._meta.label if context.model else context.event_type[:200],
+        object_pk="" if context.object_pk is None else str(context.object_pk),
+        chain_id=context.chain_id,
+        depth=context.depth,
+        changed_fields=context.changed_fields if context.instance is not None else [],
+        user="" if user is None else str(user.get_username())[:255],
+        tenant="" if context.tenant is None else str(context.tenant)[:255],
+        **fields,
+    )
+
+
 engine = TriggerEngine(trigger_registry)
 
 
@@ -413,7 +422,7 @@ def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
         engine.reset_config()
         if setting == "TRIGGER_CACHE_TIMEOUT":
             switches.clear_cache()
-        elif setting == "TRIGGER_SKIP_RAW":
+        elif setting in ("TRIGGER_SKIP_RAW", "TRIGGER_DEFAULT_MODE"):
             engine.registry.rewire()
 
 

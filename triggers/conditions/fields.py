@@ -6,10 +6,17 @@ import datetime
 import decimal
 import enum
 import re
+import types
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.db import models
+from django.db.models.fields.related_descriptors import (
+    ForwardManyToOneDescriptor,
+    ReverseOneToOneDescriptor,
+)
+from django.db.models.query_utils import DeferredAttribute
+from django.utils.functional import LazyObject, empty
 
 from ..base.trigger_base import TriggerCondition
 from ..tracking import MISSING
@@ -72,6 +79,49 @@ def change_path_problem(path: str, segments: list[str], operator: str) -> str:
     )
 
 
+#: Class attributes read without running code of the project: model fields (values, foreign
+#: keys, reverse one-to-ones) and the slots and attributes of built-in types (``date.year``).
+DATA_DESCRIPTORS = (
+    DeferredAttribute, ForwardManyToOneDescriptor, ReverseOneToOneDescriptor,
+    types.GetSetDescriptorType, types.MemberDescriptorType,
+)
+_READABLE: dict[tuple[type, str], bool | None] = {}
+
+
+def _readable(cls: type, name: str) -> bool | None:
+    """Whether ``name`` may be read on instances of ``cls``: True, False (a method, a property
+    or another descriptor that would run code), or None (only from the instance's own dict)."""
+    key = (cls, name)
+    verdict = _READABLE.get(key, MISSING)
+    if verdict is MISSING:
+        verdict = None
+        for klass in cls.__mro__:
+            if name in klass.__dict__:
+                attr = klass.__dict__[name]
+                verdict = (
+                    not hasattr(type(attr), "__get__")
+                    or isinstance(attr, DATA_DESCRIPTORS)
+                    or (name == "pk" and issubclass(cls, models.Model))
+                )
+                break
+        if len(_READABLE) > 10_000:
+            _READABLE.clear()
+        _READABLE[key] = verdict
+    return verdict
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    """``obj.name`` when it is data, else MISSING: no method, property or ``__getattr__`` runs."""
+    if isinstance(obj, LazyObject):  # request.user
+        if obj._wrapped is empty:
+            obj._setup()
+        obj = obj._wrapped
+    verdict = _readable(type(obj), name)
+    if verdict is False or (verdict is None and name not in getattr(obj, "__dict__", ())):
+        return MISSING
+    return getattr(obj, name, MISSING)
+
+
 def _walk(obj: Any, segments: list[str]) -> Any:
     for segment in segments:
         if obj is None or obj is MISSING:
@@ -83,7 +133,7 @@ def _walk(obj: Any, segments: list[str]) -> Any:
         elif segment.isdigit():
             return MISSING
         else:
-            obj = getattr(obj, segment, MISSING)
+            obj = _attribute(obj, segment)
         if callable(obj) and not isinstance(obj, models.Model):
             return MISSING  # never call anything named by a path
     return obj

@@ -1,4 +1,5 @@
-"""``python manage.py triggers <subcommand>``: list, export, import and test triggers.
+"""``python manage.py triggers <subcommand>``: list, export, import and test triggers, sweep
+the delivery queue, manage API keys.
 
 Each subcommand has an ``add_<name>_arguments(parser)`` method declaring its options and a
 ``handle_<name>(**options)`` method doing the work; ``add_arguments`` lists the subcommands.
@@ -7,20 +8,25 @@ Each subcommand has an ``add_<name>_arguments(parser)`` method declaring its opt
 from __future__ import annotations
 
 import json
+import logging
 import sys
+import time
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections, connections
 
 from ... import config, definitions
 from ...base.trigger_base import TriggerEvent
 from ...dryrun import dry_run
 from ...registry import trigger_registry
 
+logger = logging.getLogger("triggers.delivery")
+
 
 class Command(BaseCommand):
-    help = "List, export, import and test triggers."
+    help = "List, export, import and test triggers; sweep the delivery queue; API keys."
 
     #: (name, help) of each subcommand, in the order ``--help`` shows them.
     subcommands = (
@@ -28,6 +34,9 @@ class Command(BaseCommand):
         ("export", "Write the configuration document (JSON) to a file or to stdout."),
         ("import", "Create or update database triggers from a configuration document."),
         ("test", "Show, without running anything, what a trigger would do for an object."),
+        ("sweep", "Hand async executions no backend took (or whose worker died) to the "
+                  "backend; --loop keeps sweeping."),
+        ("apikey", "Create, list and revoke keys for the management API (/rest/v1/)."),
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -101,6 +110,8 @@ class Command(BaseCommand):
         parser.add_argument("file", metavar="FILE", help="The JSON document ('-' for stdin).")
         parser.add_argument("--dry-run", action="store_true",
                             help="Show what would change; write nothing.")
+        parser.add_argument("--prune", action="store_true",
+                            help="Delete the database triggers the document does not name.")
         parser.add_argument("--actor", default="manage.py",
                             help="Who the audit entries name (default: manage.py).")
 
@@ -119,14 +130,14 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"{path} is not JSON: {exc}.") from None
         report = config.import_document(document, dry_run=options["dry_run"],
-                                        actor=options["actor"])
+                                        prune=options["prune"], actor=options["actor"])
         if report.errors:
             for error in report.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"{path}: {len(report.errors)} error(s); nothing was imported.")
         verb = "Would be" if report.dry_run else ""
         for label, names in (("created", report.created), ("updated", report.updated),
-                             ("unchanged", report.unchanged),
+                             ("unchanged", report.unchanged), ("deleted", report.deleted),
                              ("skipped (code triggers)", report.skipped)):
             title = f"{verb} {label}".strip().capitalize()
             self.stdout.write(f"{title}: {len(names)}")
@@ -181,6 +192,95 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result, indent=2))
         else:
             self._print_result(result)
+
+    # sweep -----------------------------------------------------------------------------
+
+    def add_sweep_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true",
+                            help="Keep sweeping every --interval seconds until interrupted.")
+        parser.add_argument("--interval", type=float, default=10.0,
+                            help="Seconds between sweeps with --loop (default 10).")
+        parser.add_argument("--limit", type=int, default=500,
+                            help="Most executions handed over per sweep (default 500).")
+        parser.add_argument("--count", type=int, default=0,
+                            help="With --loop: stop after this many sweeps (0: never).")
+
+    def handle_sweep(self, **options: Any) -> None:
+        from ...delivery import sweep
+
+        done = 0
+        while True:
+            if not options["loop"]:
+                handed = sweep(limit=options["limit"])
+                self.stdout.write(f"{handed} execution(s) handed to the backend")
+                return
+            close_old_connections()
+            try:  # a lost connection or a lock timeout must not end the loop
+                handed = sweep(limit=options["limit"])
+            except Exception as exc:
+                logger.exception("The sweep failed; trying again in %s s", options["interval"])
+                self.stderr.write(f"The sweep failed ({type(exc).__name__}: {exc}); "
+                                  f"trying again in {options['interval']} s")
+                connections.close_all()
+            else:
+                self.stdout.write(f"{handed} execution(s) handed to the backend")
+            done += 1
+            if options["count"] and done >= options["count"]:
+                return
+            time.sleep(options["interval"])
+
+    # apikey ----------------------------------------------------------------------------
+
+    def add_apikey_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="apikey_action", metavar="action", required=True)
+        create = actions.add_parser("create", help="Make a key and print it (only this once).")
+        create.add_argument("--name", required=True, help="Who or what will use the key.")
+        create.add_argument("--read-only", action="store_true",
+                            help="The key may only read (GET and HEAD requests).")
+        listing = actions.add_parser("list", help="List the keys (never the keys themselves).")
+        listing.add_argument("--all", action="store_true", help="Include revoked keys.")
+        revoke = actions.add_parser("revoke", help="Revoke a key: it stops working at once.")
+        revoke.add_argument("key", metavar="PREFIX", help="The key's prefix (see 'list'), or "
+                                                          "the whole key.")
+
+    def handle_apikey(self, **options: Any) -> None:
+        from ...api import keys
+        from ...models import TriggerAPIKey
+
+        action = options["apikey_action"]
+        if action == "create":
+            try:
+                row, key = keys.create_key(options["name"], read_only=options["read_only"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            kind = "read-only" if row.read_only else "read-write"
+            self.stderr.write(f"Created the {kind} API key {row.name!r} (prefix {row.prefix}). "
+                              "It is shown only now; store it safely:")
+            self.stdout.write(key)
+        elif action == "list":
+            rows = TriggerAPIKey.objects.all()
+            if not options["all"]:
+                rows = rows.filter(revoked_at__isnull=True)
+            if not rows:
+                self.stdout.write("No API keys.")
+                return
+            for row in rows:
+                used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+                state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+                self.stdout.write(f"{row.prefix}  {'read-only ' if row.read_only else 'read-write'}"
+                                  f"  {state}  last used {used}  {row.name}")
+        else:
+            given = options["key"].strip()
+            prefix = (keys.split_key(given) or (given, ""))[0]
+            row = TriggerAPIKey.objects.filter(prefix=prefix).first()
+            if row is None:
+                raise CommandError(f"No API key has the prefix {prefix!r}; see "
+                                   "'manage.py triggers apikey list'.")
+            if keys.revoke(row):
+                self.stdout.write(f"Revoked the API key {row.name!r} ({row.prefix}).")
+            else:
+                self.stdout.write(f"The API key {row.name!r} ({row.prefix}) was already "
+                                  "revoked.")
 
     def _print_result(self, result: dict[str, Any]) -> None:
         write = self.stdout.write

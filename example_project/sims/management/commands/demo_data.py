@@ -6,6 +6,7 @@ execution log in the admin shows who made them. Running the command again change
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from itertools import cycle
 
@@ -16,10 +17,21 @@ from django.db import transaction
 from example_project.notifications.models import Notification
 from example_project.shops.models import Sale, Shop, Transfer
 from example_project.sims.models import SimCard
-from triggers import acting_as
-from triggers.models import TriggerExecution
+from triggers import acting_as, definitions
+from triggers.models import TriggerDefinition, TriggerExecution
 
 ADMIN_LINE = "Admin: http://127.0.0.1:8000/admin/  user: admin  password: admin"
+#: Where the demo's webhook trigger sends SIM status changes: this server's own receiver.
+HOOK_URL = os.environ.get("DEMO_WEBHOOK_URL", "http://127.0.0.1:8000/hooks/demo/")
+WEBHOOK_TRIGGER = {
+    "name": "sim-status-webhook",
+    "description": "Send SIM card status changes to the demo receiver, signed (the receiver "
+                   "answers the first try with 503, so the log shows a retry).",
+    "event": "post_save", "model": "sims.SimCard", "fields": ["status"],
+    "mode": "async", "max_retries": 3, "retry_backoff": 2,
+    "actions": [{"type": "webhook", "url": HOOK_URL, "secret": "env:DEMO_WEBHOOK_SECRET",
+                 "payload": {"serial": "{{ instance.serial_number }}"}, "timeout": 5}],
+}
 
 SHOPS = [
     # code, name, city, manager username
@@ -44,6 +56,7 @@ class Command(BaseCommand):
             self.sales(shops, cards, admin)
             self.transfer(shops, admin)
         # The triggers have run: they run when the transaction above commits.
+        self.webhook_trigger(admin)
         self.stdout.write(
             f"{Shop.objects.count()} shops, {SimCard.objects.count()} SIM cards, "
             f"{Sale.objects.count()} sales, {Transfer.objects.count()} transfers, "
@@ -51,6 +64,14 @@ class Command(BaseCommand):
             f"{TriggerExecution.objects.count()} trigger executions logged."
         )
         self.stdout.write(ADMIN_LINE)
+
+    def webhook_trigger(self, admin):
+        """The async webhook trigger, made last so that the demo data above does not fire it
+        before the server (its receiver) runs."""
+        if not TriggerDefinition.objects.filter(name=WEBHOOK_TRIGGER["name"]).exists():
+            definitions.save_spec(WEBHOOK_TRIGGER, actor=admin)
+            self.stdout.write(f"Created the database trigger {WEBHOOK_TRIGGER['name']}: change "
+                              "a SIM card's status to see a signed, retried webhook.")
 
     def admin_user(self):
         User = get_user_model()

@@ -1,0 +1,185 @@
+"""The admin of database triggers: the list (last run, success rate, bulk actions), the form
+with its actions inline, and the audit entry every save and delete writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from .. import dashboard, definitions
+from ..models import TriggerDefinition, TriggerDefinitionAction, TriggerExecution
+from ..registry import trigger_registry
+from .forms import (
+    INLINE_JSON_WIDGET,
+    JSON_WIDGET,
+    ActionFormSet,
+    TriggerDefinitionForm,
+    action_type_choices,
+    model_choices,
+)
+from .pages import TEMPLATES, TriggerPages
+
+
+class ActionInline(admin.TabularInline):
+    """A trigger's actions, run in ``position`` order."""
+
+    model = TriggerDefinitionAction
+    formset = ActionFormSet
+    fields = ("position", "type", "config")
+    ordering = ("position", "id")
+    extra = 1
+    formfield_overrides = {models.JSONField: INLINE_JSON_WIDGET}
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "type":
+            return forms.ChoiceField(label=capfirst(db_field.verbose_name),
+                                     choices=action_type_choices, required=True)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+@admin.register(TriggerDefinition)
+class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
+    """Database triggers, with their actions inline; every save and delete is audited."""
+
+    form = TriggerDefinitionForm
+    inlines = [ActionInline]
+    list_display = ("name", "enabled", "event", "model", "priority", "last_run", "success_rate")
+    list_filter = ("enabled", "event", "priority", "model")
+    search_fields = ("name", "description")
+    actions = ["enable", "disable", "duplicate"]
+    formfield_overrides = {models.JSONField: JSON_WIDGET}
+    readonly_fields = ("created_at", "updated_at")
+    change_list_template = f"{TEMPLATES}/change_list.html"
+    change_form_template = f"{TEMPLATES}/change_form.html"
+    fieldsets = (
+        (None, {"fields": ("name", "description", "enabled")}),
+        (_("When"), {"fields": ("event", "model", "event_types", "fields", "conditions",
+                                "context_filters", "tenant")}),
+        (_("How"), {"fields": ("priority", "mode", "timeout", "max_retries",
+                               "retry_backoff")}),
+        (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "model":
+            return forms.ChoiceField(
+                label=capfirst(db_field.verbose_name), choices=model_choices, required=False,
+                help_text=_("One of the models TRIGGER_MODELS allows; empty for custom "
+                            "events."),
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_urls(self) -> list[Any]:
+        return [*self.page_urls(), *super().get_urls()]
+
+    # The list ---------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        runs = TriggerExecution.objects.filter(trigger_name=OuterRef("name"))
+
+        def count(condition: Q | None = None) -> Any:
+            found = runs.filter(condition) if condition is not None else runs
+            return Coalesce(Subquery(
+                found.order_by().values("trigger_name")
+                .annotate(n=Count("id")).values("n")[:1]
+            ), 0)
+
+        return super().get_queryset(request).annotate(
+            last_run_at=Subquery(runs.order_by("-started_at").values("started_at")[:1]),
+            executions=count(),
+            successes=count(dashboard.OK),
+        )
+
+    @admin.display(description=_("last run"), ordering="last_run_at")
+    def last_run(self, obj: TriggerDefinition) -> Any:
+        return getattr(obj, "last_run_at", None) or "-"
+
+    @admin.display(description=_("success rate"), ordering="executions")
+    def success_rate(self, obj: TriggerDefinition) -> str:
+        found = dashboard.rate(getattr(obj, "successes", 0), getattr(obj, "executions", 0))
+        return "-" if found is None else f"{found:g}% of {obj.executions}"
+
+    @admin.action(description=_("Enable the selected triggers"), permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_enabled(request, queryset, True)
+
+    @admin.action(description=_("Disable the selected triggers"), permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request: HttpRequest, queryset: Any, enabled: bool) -> None:
+        names = list(queryset.values_list("name", flat=True))
+        for name in names:
+            definitions.set_enabled(name, enabled, request.user)
+        state = _("enabled") if enabled else _("disabled")
+        self.message_user(request, _("%(count)d trigger(s) %(state)s.")
+                          % {"count": len(names), "state": state}, messages.SUCCESS)
+
+    @admin.action(description=_("Duplicate the selected triggers (disabled)"),
+                  permissions=["add"])
+    def duplicate(self, request: HttpRequest, queryset: Any) -> None:
+        made = []
+        with transaction.atomic():
+            for original in queryset.prefetch_related("actions"):
+                spec = definitions.spec_of(original)
+                copy = definitions.write_row(
+                    {**spec, "name": _copy_name(original.name), "enabled": False}
+                )
+                definitions.audit("create", copy.name,
+                                  definitions.diff(None, definitions.spec_of(copy)), request.user)
+                made.append(copy.name)
+        self.message_user(request, _("Made %(names)s (disabled).") % {"names": ", ".join(made)},
+                          messages.SUCCESS)
+
+    # Saving and deleting, audited --------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = None
+        if change and obj.pk is not None:
+            stored = TriggerDefinition.objects.filter(pk=obj.pk).first()
+            before = definitions.spec_of(stored) if stored is not None else None
+        form._spec_before = before
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "_spec_before", None)
+        after = definitions.spec_of(form.instance)
+        if before != after:
+            definitions.audit("update" if before is not None else "create", form.instance.name,
+                              definitions.diff(before, after), request.user)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        spec = definitions.spec_of(obj)
+        super().delete_model(request, obj)
+        _audit_deleted(spec, request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        specs = [definitions.spec_of(obj) for obj in queryset.prefetch_related("actions")]
+        super().delete_queryset(request, queryset)
+        for spec in specs:
+            _audit_deleted(spec, request.user)
+
+
+def _audit_deleted(spec: dict[str, Any], actor: Any) -> None:
+    definitions.audit("delete", spec["name"], definitions.diff(spec, None), actor)
+
+
+def _copy_name(name: str) -> str:
+    for n in range(1, 1000):
+        suffix = " (copy)" if n == 1 else f" (copy {n})"
+        candidate = name[:200 - len(suffix)] + suffix
+        if candidate not in trigger_registry and not TriggerDefinition.objects.filter(
+            name=candidate
+        ).exists():
+            return candidate
+    raise ValidationError(_("Too many copies of %s.") % name)

@@ -1,0 +1,440 @@
+"""The parsed query language applied: to a queryset (SQL, with PostgreSQL's semantics on every
+database) or to rows in memory (the triggers, which live in the registry).
+
+Comparisons follow SQL: a comparison with NULL is unknown, and ``not`` of unknown is still
+unknown, so ``status=neq.x`` leaves out rows whose status is NULL, as PostgREST does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+import re2
+from django.db.models import F, Q, TextField
+from django.db.models.expressions import Expression
+from django.db.models.fields.json import KeyTransform, compile_json_path
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    In,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+    Lookup,
+)
+
+from .errors import APIError, bad_query
+from .grammar import Column, Condition, Logic, Ordering, Selected
+from .tables import BOOL, JSON, TEXT, Table, coerce, json_text, json_value, walk
+
+COMPARISONS = {"eq": Exact, "gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
+               "lte": LessThanOrEqual}
+PY_COMPARISONS = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt,
+                  "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+# LIKE patterns ---------------------------------------------------------------------------
+
+
+def like_tokens(pattern: str) -> list[tuple[str, str]]:
+    """``("any", "")``, ``("one", "")`` and ``("text", c)`` tokens of a LIKE pattern, where
+    ``*`` means ``%`` and a backslash makes the next character literal."""
+    tokens: list[tuple[str, str]] = []
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            tokens.append(("text", next(chars, "\\")))
+        elif char in "*%":
+            if not tokens or tokens[-1][0] != "any":
+                tokens.append(("any", ""))
+        elif char == "_":
+            tokens.append(("one", ""))
+        else:
+            tokens.append(("text", char))
+    return tokens
+
+
+def _like_sql(tokens: list[tuple[str, str]]) -> str:
+    special = {"%": "\\%", "_": "\\_", "\\": "\\\\"}
+    return "".join("%" if k == "any" else "_" if k == "one" else special.get(c, c)
+                   for k, c in tokens)
+
+
+def _glob(tokens: list[tuple[str, str]]) -> str:
+    special = {"*": "[*]", "?": "[?]", "[": "[[]"}
+    return "".join("*" if k == "any" else "?" if k == "one" else special.get(c, c)
+                   for k, c in tokens)
+
+
+def _like_regex(tokens: list[tuple[str, str]], insensitive: bool) -> Any:
+    body = "".join(".*" if k == "any" else "." if k == "one" else re2.escape(c)
+                   for k, c in tokens)
+    return re2.compile(("(?is)" if insensitive else "(?s)") + body)
+
+
+class Like(Lookup):
+    """``lhs LIKE pattern`` with PostgREST's pattern (``*`` for ``%``), case-sensitive on every
+    database (SQLite's LIKE is not, so GLOB is used there)."""
+
+    lookup_name = "pgrst_like"
+    prepare_rhs = False
+    insensitive = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        tokens = like_tokens(self.rhs)
+        if connection.vendor == "sqlite" and not self.insensitive:
+            return f"{lhs} GLOB %s", [*params, _glob(tokens)]
+        op = "ILIKE" if self.insensitive and connection.vendor == "postgresql" else "LIKE"
+        return f"{lhs} {op} %s ESCAPE '\\'", [*params, _like_sql(tokens)]
+
+
+class ILike(Like):
+    lookup_name = "pgrst_ilike"
+    insensitive = True
+
+
+class JSONText(Expression):
+    """``column #>> path``: the text at a JSON path (NULL for JSON null or a missing key), the
+    same on PostgreSQL and SQLite."""
+
+    output_field = TextField()
+
+    def __init__(self, column: str, path: tuple[str, ...]) -> None:
+        super().__init__()
+        self.column: Any = F(column)
+        self.path = path
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.column]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        (self.column,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        transform: Any = self.column
+        for key in self.path:
+            transform = KeyTransform(key, transform)
+        sql, params = compiler.compile(transform)
+        return sql, list(params)
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.column)
+        return f"({sql} #>> %s)", [*params, list(self.path)]
+
+    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        sql, params = compiler.compile(self.column)
+        path = compile_json_path(list(self.path))
+        return (f"(CASE JSON_TYPE({sql}, %s) WHEN 'null' THEN NULL WHEN 'true' THEN 'true' "
+                f"WHEN 'false' THEN 'false' ELSE CAST(JSON_EXTRACT({sql}, %s) AS TEXT) END)",
+                [*params, path, *params, path])
+
+
+# Filters on a queryset ---------------------------------------------------------------------
+
+
+def to_q(node: Any, table: Table) -> Q:
+    """The Q object of a Condition or Logic node."""
+    if isinstance(node, Logic):
+        items = [to_q(item, table) for item in node.items]
+        combined = items[0]
+        for item in items[1:]:
+            combined = (combined | item) if node.kind == "or" else (combined & item)
+        return ~combined if node.negated else combined
+    q = _condition_q(node, table)
+    return ~q if node.negated else q
+
+
+def _condition_q(cond: Condition, table: Table) -> Q:
+    column = cond.column
+    kind = table.kind(column.name, where=str(column))
+    if cond.quantifier is not None:
+        parts = [_condition_q(Condition(column, cond.op, v), table) for v in cond.value]
+        if not parts:
+            return Q(pk__in=[]) if cond.quantifier == "any" else ~Q(pk__in=[])
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = (combined | part) if cond.quantifier == "any" else (combined & part)
+        return combined
+    if column.path and kind != JSON:
+        raise bad_query(f"{column}: {column.name} is not a JSON column, so it has no JSON path.")
+    if column.path and not column.text:
+        return _json_q(cond, kind)
+    if column.path:
+        lhs: Any = JSONText(column.name, column.path)
+        kind = TEXT
+    elif kind == JSON:
+        return _json_q(cond, kind)
+    else:
+        lhs = F(column.name)
+    label = str(column)
+    if cond.op == "is":
+        return _is_q(lhs, cond.value, kind, label)
+    if cond.op in ("like", "ilike"):
+        if kind != TEXT:
+            raise _no_operator(cond.op, kind, label)
+        return Q((ILike if cond.op == "ilike" else Like)(lhs, cond.value))
+    if cond.op == "in":
+        values = [coerce(kind, v, label) for v in cond.value]
+        if not values:
+            return Q(pk__in=[])
+        if isinstance(lhs, F):  # Django 4.2's In needs an lhs with an output field
+            return Q(**{f"{column.name}__in": values})
+        return Q(In(lhs, values))
+    value = coerce(kind, cond.value, label)
+    if cond.op == "neq":
+        return ~Q(Exact(lhs, value))
+    if cond.op == "isdistinct":
+        return Q(IsNull(lhs, True)) | ~Q(Exact(lhs, value))
+    return Q(COMPARISONS[cond.op](lhs, value))
+
+
+def _is_q(lhs: Any, value: str, kind: str, label: str) -> Q:
+    if value in ("null", "unknown"):
+        if value == "unknown" and kind != BOOL:
+            raise _not_boolean(label, kind)
+        return Q(IsNull(lhs, True))
+    if value == "not_null":
+        return Q(IsNull(lhs, False))
+    if kind != BOOL:
+        raise _not_boolean(label, kind)
+    return Q(Exact(lhs, value == "true"))
+
+
+def _json_q(cond: Condition, kind: str) -> Q:
+    """A JSON value (a JSON column, or a ``->`` path) compared with JSON values."""
+    column = cond.column
+    if kind != JSON:
+        raise bad_query(f"{column}: {column.name} is not a JSON column, so it has no JSON path.")
+    base = "__".join((column.name, *column.path))
+    if cond.op == "is":
+        if cond.value not in ("null", "not_null"):
+            raise _not_boolean(str(column), JSON)
+        return Q(**{f"{base}__isnull": cond.value == "null"})
+    if cond.op == "in":
+        values = [json_value(v) for v in cond.value]
+        if not values:
+            return Q(pk__in=[])
+        q = Q(**{base: values[0]})
+        for value in values[1:]:
+            q |= Q(**{base: value})
+        return q
+    if cond.op in ("eq", "neq"):
+        q = Q(**{base: json_value(cond.value)}) & Q(**{f"{base}__isnull": False})
+        return ~q & Q(**{f"{base}__isnull": False}) if cond.op == "neq" else q
+    if cond.op in ("gt", "gte", "lt", "lte") and column.path:
+        value = json_value(cond.value)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise bad_query(f"{column}: {cond.op} on a JSON value takes a number, not "
+                            f"{cond.value!r}.",
+                            hint="To compare text, end the path with ->> instead of ->.")
+        return Q(**{f"{base}__{cond.op}": value})
+    raise _no_operator(cond.op, JSON, str(column))
+
+
+def _no_operator(op: str, kind: str, label: str) -> APIError:
+    return APIError(400, "42883", f"operator {op} does not apply to {label}, which is {kind}",
+                    hint="like and ilike work on text columns and on JSON values read as text "
+                         "(column->>key); compare other columns with eq, gt, lt, in, is.")
+
+
+def _not_boolean(label: str, kind: str) -> APIError:
+    return APIError(400, "42804", f"{label} is {kind}, not boolean",
+                    hint="is.true, is.false and is.unknown need a boolean column; "
+                         "use is.null or is.not_null here.")
+
+
+def order_by(table: Table, orderings: list[Ordering]) -> list[Any]:
+    """The ``order_by`` expressions for a queryset."""
+    result = []
+    for ordering in orderings:
+        column = ordering.column
+        kind = table.kind(column.name, where=f"order={column}")
+        if column.path and kind != JSON:
+            raise bad_query(f"order: {column.name} is not a JSON column, so it has no JSON "
+                            "path.")
+        expr: Any = JSONText(column.name, column.path) if column.path else F(column.name)
+        nulls_first = ordering.nulls_first
+        if nulls_first is None:
+            nulls_first = ordering.descending  # PostgreSQL's default, on every database
+        method = expr.desc if ordering.descending else expr.asc
+        result.append(method(nulls_first=True) if nulls_first else method(nulls_last=True))
+    return result
+
+
+# Filters on rows in memory -----------------------------------------------------------------
+
+
+def matches(node: Any, row: dict[str, Any], table: Table) -> bool | None:
+    """Whether ``row`` passes ``node``: True, False or None (unknown), as SQL would say."""
+    if isinstance(node, Logic):
+        results = [matches(item, row, table) for item in node.items]
+        if node.kind == "or":
+            value = True if True in results else (None if None in results else False)
+        else:
+            value = False if False in results else (None if None in results else True)
+        return _not(value) if node.negated else value
+    value = _condition(node, row, table)
+    return _not(value) if node.negated else value
+
+
+def _not(value: bool | None) -> bool | None:
+    return None if value is None else not value
+
+
+def _condition(cond: Condition, row: dict[str, Any], table: Table) -> bool | None:
+    column = cond.column
+    kind = table.kind(column.name, where=str(column))
+    value = row.get(column.name)
+    if column.path:
+        if kind != JSON:
+            raise bad_query(f"{column}: {column.name} is not a JSON column, so it has no JSON "
+                            "path.")
+        value = walk(value, column.path)
+        if column.text:
+            value, kind = json_text(value), TEXT
+    label = str(column)
+    if cond.quantifier is not None:
+        results = [_condition(Condition(column, cond.op, v), row, table) for v in cond.value]
+        if cond.quantifier == "any":
+            return True if True in results else (None if None in results else False)
+        return False if False in results else (None if None in results else True)
+    if cond.op == "is":
+        if cond.value in ("null", "unknown"):
+            if cond.value == "unknown" and kind != BOOL:
+                raise _not_boolean(label, kind)
+            return value is None
+        if cond.value == "not_null":
+            return value is not None
+        if kind != BOOL:
+            raise _not_boolean(label, kind)
+        return value is (cond.value == "true")
+    if cond.op in ("like", "ilike"):
+        if kind != TEXT:
+            raise _no_operator(cond.op, kind, label)
+        regex = _like_regex(like_tokens(cond.value), cond.op == "ilike")
+        return None if value is None else regex.fullmatch(str(value)) is not None
+    if cond.op == "in":
+        wanted = [_read(kind, v, label) for v in cond.value]
+        return None if value is None else value in wanted
+    wanted = _read(kind, cond.value, label)
+    if cond.op == "isdistinct":
+        return value != wanted
+    if value is None:
+        return None
+    try:
+        return PY_COMPARISONS[cond.op](_sortable(column.name, value, table),
+                                       _sortable(column.name, wanted, table))
+    except TypeError:
+        return False
+
+
+def _read(kind: str, text: str, label: str) -> Any:
+    return json_value(text) if kind == JSON else coerce(kind, text, label)
+
+
+def _sortable(name: str, value: Any, table: Table) -> Any:
+    key = table.sort_keys.get(name)
+    return key(value) if key is not None else value
+
+
+def sort_rows(rows: list[dict[str, Any]], orderings: Iterable[Ordering],
+              table: Table) -> list[dict[str, Any]]:
+    """``rows`` sorted by ``orderings`` (stable, last ordering applied first)."""
+    for ordering in reversed(list(orderings)):
+        column = ordering.column
+        kind = table.kind(column.name, where=f"order={column}")
+        if column.path and kind != JSON:
+            raise bad_query(f"order: {column.name} is not a JSON column.")
+        nulls_first = ordering.descending if ordering.nulls_first is None else (
+            ordering.nulls_first)
+
+        def value_of(row: dict[str, Any], column: Column = column) -> Any:
+            value = row.get(column.name)
+            if column.path:
+                value = walk(value, column.path)
+                return json_text(value) if column.text else value
+            return value
+
+        present = [r for r in rows if value_of(r) is not None]
+        absent = [r for r in rows if value_of(r) is None]
+        present.sort(key=lambda r, c=column: _sort_key(_sortable(c.name, value_of(r), table)),
+                     reverse=ordering.descending)
+        rows = absent + present if nulls_first else present + absent
+    return rows
+
+
+def _sort_key(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return (1, json.dumps(value, sort_keys=True))
+    if isinstance(value, bool):
+        return (0, int(value))
+    return (0, value)
+
+
+# Projection --------------------------------------------------------------------------------
+
+
+def columns_needed(table: Table, selected: list[Selected]) -> list[str]:
+    """The table columns a ``select`` reads (checking that they exist)."""
+    names: list[str] = []
+    for item in selected:
+        if item.column is None:
+            names.extend(table.columns)
+            continue
+        kind = table.kind(item.column.name, where=f"select={item.column}")
+        if item.column.path and kind != JSON:
+            raise bad_query(f"select: {item.column.name} is not a JSON column, so it has no "
+                            "JSON path.")
+        names.append(item.column.name)
+    return list(dict.fromkeys(names))
+
+
+def project(row: dict[str, Any], selected: list[Selected], table: Table) -> dict[str, Any]:
+    """The row as ``select`` asks for it."""
+    out: dict[str, Any] = {}
+    for item in selected:
+        if item.column is None:
+            out.update((name, row.get(name)) for name in table.columns)
+            continue
+        column = item.column
+        value = row.get(column.name)
+        if column.path:
+            value = walk(value, column.path)
+            if column.text:
+                value = json_text(value)
+        out[item.key] = cast(value, item.cast, str(column)) if item.cast else value
+    return out
+
+
+def cast(value: Any, to: str, label: str) -> Any:
+    """``value`` as ``::to`` would give it (a value that cannot be cast is a 400 error)."""
+    if value is None:
+        return None
+    if to == "text":
+        if isinstance(value, datetime.datetime):
+            return value.isoformat()
+        return json_text(value) if not isinstance(value, str) else value
+    if to in ("json", "jsonb"):
+        return value
+    text = value if isinstance(value, str) else json_text(value) or ""
+    if to in ("int", "integer", "bigint"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return int(value)
+        return coerce("integer", text, label)
+    if to in ("float", "numeric"):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        return coerce("float", text, label)
+    if isinstance(value, bool):
+        return value
+    return coerce("boolean", text, label)
+
+
+__all__ = ["ILike", "JSONText", "Like", "cast", "columns_needed", "matches",
+           "order_by", "project", "sort_rows", "to_q"]

@@ -1,0 +1,131 @@
+"""The base of every API view: authentication, permissions, JSON in and out and the error
+handler are set here, on the views, so the project's DRF defaults change none of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import transaction
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, negotiation, parsers, renderers
+from rest_framework.views import APIView
+
+from ..switches import switches
+from .auth import AUTHENTICATION_CLASSES, TriggerPermission
+from .errors import bad_query, exception_handler
+from .grammar import Prefer, parse_prefer
+
+SINGULAR = "application/vnd.pgrst.object+json"
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    charset = "utf-8"
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class JSONParser(parsers.JSONParser):
+    """JSON bodies; text with a NUL character (which no database column holds) is refused."""
+
+    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if _has_nul(data):
+            raise exceptions.ParseError("The body contains a NUL character (\\u0000), which "
+                                        "cannot be stored; remove it.")
+        return data
+
+
+class Negotiation(negotiation.DefaultContentNegotiation):
+    """JSON whatever the ``Accept`` header says (PostgREST's singular media type included)."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except exceptions.NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+class TriggerAPIView(APIView):
+    """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's)."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes = (TriggerPermission,)
+    renderer_classes = (JSONRenderer,)
+    parser_classes = (JSONParser,)
+    content_negotiation_class = Negotiation
+    versioning_class = None
+    schema = AutoSchema()
+    permissions: dict[str, tuple[str, ...]] = {}
+
+    def required_permissions(self, request: Any) -> tuple[str, ...] | None:
+        method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
+        return self.permissions.get(method, ())
+
+    def get_exception_handler(self) -> Callable[..., Any]:
+        return exception_handler
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in v for v in request.query_params.getlist(key))
+            for key in request.query_params
+        ):
+            raise bad_query("The URL contains a NUL character (%00); remove it.")
+
+    def prefer(self) -> Prefer:
+        found = getattr(self, "_prefer", None)
+        if found is None:
+            found = self._prefer = parse_prefer(self.request.headers)
+        return found
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        prefer = getattr(self, "_prefer", None)
+        if prefer is not None and prefer.applied and response.status_code < 400:
+            response["Preference-Applied"] = ", ".join(prefer.applied)
+        return response
+
+    @property
+    def singular(self) -> bool:
+        return SINGULAR in self.request.headers.get("Accept", "")
+
+
+def document(**kwargs: Any) -> Callable[[Any], Any]:
+    """``extend_schema`` for a view method, on drf-spectacular's AutoSchema whatever the
+    project's ``DEFAULT_SCHEMA_CLASS``."""
+    def decorator(method: Any) -> Any:
+        if not hasattr(method, "kwargs"):
+            method.kwargs = {"schema": AutoSchema}
+        return extend_schema(**kwargs)(method)
+
+    return decorator
+
+
+@contextmanager
+def rolled_back(rollback: bool) -> Iterator[None]:
+    """A transaction, rolled back at the end when ``rollback`` (``Prefer: tx=rollback``) or
+    on an error; the per-process switch cache is then dropped, since it may have seen a change
+    that was not kept."""
+    try:
+        with transaction.atomic():
+            try:
+                yield
+            finally:
+                if rollback:
+                    transaction.set_rollback(True)
+    except BaseException:
+        switches.clear_cache()
+        raise
+    if rollback:
+        switches.clear_cache()

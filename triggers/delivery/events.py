@@ -1,0 +1,131 @@
+"""An event as stored on its execution row, and the context rebuilt from it in a worker.
+
+The row keeps the event as it was when the change happened (the values of every field, the
+old values, who made it, the tenant and the chain), so that a delivery minutes or days later,
+in another process, sees what the trigger saw, even after the object changed again or was
+deleted.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+
+from ..base.context import TriggerContext
+from ..base.trigger_base import TriggerEvent
+from ..tracking import ModelTracker
+
+_trackers: dict[type, ModelTracker] = {}
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as JSON data: dates, decimals and UUIDs as text, anything else unknown as its
+    ``str``."""
+    try:
+        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def stored(context: TriggerContext) -> dict[str, Any]:
+    """The event of ``context`` as JSON data (``context`` must be frozen)."""
+    user = context.user
+    event: dict[str, Any] = {
+        "event": str(context.event),
+        "event_type": context.event_type,
+        "model": context.model._meta.label if context.model else None,
+        "pk": to_json(context.object_pk),
+        "created": context.created,
+        "update_fields": sorted(context.update_fields) if context.update_fields else None,
+        "timestamp": context.timestamp,
+        "user": None if user is None else {"pk": to_json(user.pk),
+                                           "username": str(user.get_username())},
+        "tenant": None if context.tenant is None else str(context.tenant),
+        "chain_id": context.chain_id,
+        "depth": context.depth,
+        "data": to_json(context.data),
+    }
+    if context.instance is not None and context.model is not None:
+        fields = context.model._meta.concrete_fields
+        new = context._new if context._new is not None else context.instance.__dict__
+        event["new"] = {f.attname: to_json(new[f.attname]) for f in fields if f.attname in new}
+        old = context._tracker.as_dict(context._old) if context._tracker else {}
+        event["old"] = {a: to_json(v) for a, v in old.items()}
+    for name in ("m2m_action", "pk_set", "pks"):
+        value = getattr(context, name)
+        if value:
+            event[name] = to_json(sorted(value, key=str) if isinstance(value, set) else value)
+    return event
+
+
+class StoredContext(TriggerContext):
+    """A TriggerContext rebuilt from a stored event: the same paths and helpers, with the
+    instance as it was at the time of the change."""
+
+    def __init__(self, event: dict[str, Any], using: str | None = None) -> None:
+        model = apps.get_model(event["model"]) if event.get("model") else None
+        instance = tracker = old = new = None
+        if model is not None and "new" in event:
+            tracker = _tracker(model)
+            new = _decode(model, event["new"])
+            old = _decode(model, event.get("old") or {})
+            instance = model.from_db(using, list(new), list(new.values()))
+        super().__init__(
+            TriggerEvent(event["event"]), model, instance,
+            created=event.get("created", False), update_fields=event.get("update_fields"),
+            using=using, tracker=tracker, old=old or None, data=event.get("data"),
+            event_type=event.get("event_type", ""),
+        )
+        self._new = new
+        self._event = event
+        self.timestamp = event.get("timestamp", self.timestamp)
+        self.tenant = event.get("tenant")
+        self.depth = event.get("depth", 0)
+        self._chain_id = event.get("chain_id") or None
+        self._parent = None
+        if instance is None:
+            self.object_pk = event.get("pk")
+        for name in ("m2m_action", "pk_set", "pks"):
+            if name in event:
+                setattr(self, name, event[name])
+
+    @property
+    def user(self) -> Any:
+        return self._stored_user
+
+    @cached_property
+    def _stored_user(self) -> Any:
+        """The user who made the change, read once from the database (None when deleted)."""
+        stored_user = self._event.get("user")
+        if not stored_user:
+            return None
+        model = get_user_model()
+        return model._default_manager.filter(pk=stored_user["pk"]).first()
+
+
+def _tracker(model: type) -> ModelTracker:
+    tracker = _trackers.get(model)
+    if tracker is None:
+        tracker = _trackers[model] = ModelTracker(model)
+    return tracker
+
+
+def _decode(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Field values back to Python (``to_python`` of each field); unknown fields dropped."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    decoded = {}
+    for attname, value in values.items():
+        field = fields.get(attname)
+        if field is None:
+            continue
+        try:
+            decoded[attname] = None if value is None else field.to_python(value)
+        except ValidationError:
+            decoded[attname] = value
+    return decoded

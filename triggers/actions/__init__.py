@@ -1,8 +1,11 @@
 """Actions: what a trigger does when its conditions hold."""
 
 from ..base.trigger_base import FunctionAction, TriggerAction, TriggerResult
+from . import types  # noqa: F401 - first: it imports the action modules in ACTION_TYPES order
 from .common_actions import LogAction, log_error, log_info, log_message, log_warning
-from .messaging import celery_task, redis_publish, send_email
+from .email import send_email
+from .redis import redis_publish
+from .tasks import celery_task
 from .webhook import WebhookAction, webhook
 
 __all__ = [

@@ -253,6 +253,7 @@ def _target_model(model: type[models.Model], target: Any) -> tuple[Any, str | No
     return field.related_model, None
 
 
-# email, celery_task and redis_publish live in messaging.py, webhook in webhook.py; each adds
-# its types to ACTION_TYPES (imported last: they need ActionType and ACTION_TYPES above)
-from . import messaging, webhook  # noqa: E402, F401
+# webhook, email, celery_task and redis_publish live in webhook.py, email.py, tasks.py and
+# redis.py; each adds its type to ACTION_TYPES, in this order (imported last: they need
+# ActionType and ACTION_TYPES above; triggers.actions imports this module first)
+from . import webhook, email, tasks, redis  # noqa: E402, F401, I001

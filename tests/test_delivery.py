@@ -382,3 +382,16 @@ def test_executions_in_flight_are_not_counted_as_failures():
         transaction.get_connection().run_on_commit.clear()
     stats = trigger_stats()["hook"]
     assert (stats["executions"], stats["failures"]) == (1, 0)
+
+
+def test_the_stored_event_keeps_old_values_of_changed_fields_only():
+    seen = []
+    async_trigger(lambda c: seen.append((c.previous("title"), c.previous("status"),
+                                         c.has_changed("status"), c.old_values)))
+    article = Article.objects.create(title="before", status="draft")
+    seen.clear()
+    article.title = "after"
+    article.save()
+    row = TriggerExecution.objects.order_by("-id").first()
+    assert row.payload["old"] == {"title": "before"}
+    assert seen == [("before", "draft", False, {"title": "before"})]

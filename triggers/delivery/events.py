@@ -24,44 +24,51 @@ from ..tracking import ModelTracker
 _trackers: dict[type, ModelTracker] = {}
 
 
+class _Encoder(DjangoJSONEncoder):
+    """Django's encoder (dates, decimals, UUIDs as text), and ``str`` for anything else."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
 def to_json(value: Any) -> Any:
-    """``value`` as JSON data: dates, decimals and UUIDs as text, anything else unknown as its
-    ``str``."""
-    try:
-        return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
-    except (TypeError, ValueError):
-        return str(value)
+    """``value`` as JSON data, in one pass."""
+    return json.loads(json.dumps(value, cls=_Encoder))
 
 
 def stored(context: TriggerContext) -> dict[str, Any]:
-    """The event of ``context`` as JSON data (``context`` must be frozen)."""
+    """The event of ``context`` as JSON data (``context`` must be frozen): every field's value,
+    and the old values of the fields that changed."""
     user = context.user
     event: dict[str, Any] = {
         "event": str(context.event),
         "event_type": context.event_type,
         "model": context.model._meta.label if context.model else None,
-        "pk": to_json(context.object_pk),
+        "pk": context.object_pk,
         "created": context.created,
         "update_fields": sorted(context.update_fields) if context.update_fields else None,
         "timestamp": context.timestamp,
-        "user": None if user is None else {"pk": to_json(user.pk),
-                                           "username": str(user.get_username())},
+        "user": None if user is None else {"pk": user.pk, "username": user.get_username()},
         "tenant": None if context.tenant is None else str(context.tenant),
         "chain_id": context.chain_id,
         "depth": context.depth,
-        "data": to_json(context.data),
+        "data": context.data,
     }
-    if context.instance is not None and context.model is not None:
-        fields = context.model._meta.concrete_fields
+    tracker = context._tracker
+    if context.instance is not None and tracker is not None:
         new = context._new if context._new is not None else context.instance.__dict__
-        event["new"] = {f.attname: to_json(new[f.attname]) for f in fields if f.attname in new}
-        old = context._tracker.as_dict(context._old) if context._tracker else {}
-        event["old"] = {a: to_json(v) for a, v in old.items()}
+        event["new"] = {a: new[a] for a in tracker.attnames if a in new}
+        old = tracker.as_dict(context._old) if context._old is not None else {}
+        changed = {tracker.attname_of[name] for name in context.changes}
+        event["old"] = {a: v for a, v in old.items() if a in changed}
     for name in ("m2m_action", "pk_set", "pks"):
         value = getattr(context, name)
         if value:
-            event[name] = to_json(sorted(value, key=str) if isinstance(value, set) else value)
-    return event
+            event[name] = sorted(value, key=str) if isinstance(value, set) else value
+    return to_json(event)
 
 
 class StoredContext(TriggerContext):
@@ -94,6 +101,14 @@ class StoredContext(TriggerContext):
         for name in ("m2m_action", "pk_set", "pks"):
             if name in event:
                 setattr(self, name, event[name])
+
+    def previous(self, field: str) -> Any:
+        """The value before the change: stored for the fields that changed, the same as now
+        for the others."""
+        attname = self._attname(field)
+        if self._old is not None and attname in self._old:
+            return self._old[attname]
+        return None if self.created else self.current(field)
 
     @property
     def user(self) -> Any:

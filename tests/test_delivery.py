@@ -395,3 +395,27 @@ def test_the_stored_event_keeps_old_values_of_changed_fields_only():
     row = TriggerExecution.objects.order_by("-id").first()
     assert row.payload["old"] == {"title": "before"}
     assert seen == [("before", "draft", False, {"title": "before"})]
+
+
+def test_bulk_writes_and_their_async_executions_commit_together():
+    seen = []
+    trigger_registry.register_trigger(BaseTrigger(
+        name="bulk", event="queryset_update", model=Article, mode="async", priority="high",
+        actions=[lambda context: seen.append(sorted(context.pks))]))
+
+    def boom(context):
+        raise RuntimeError("fails after the async trigger recorded its execution")
+
+    trigger_registry.register_trigger(BaseTrigger(
+        name="boom", event="queryset_update", model=Article, mode="inline", priority="low",
+        raise_on_error=True, actions=[boom]))
+    article = Article.objects.create(title="x")
+    with pytest.raises(RuntimeError):
+        Article.objects.filter(pk=article.pk).update(title="y")  # autocommit
+    article.refresh_from_db()
+    assert article.title == "x" and not TriggerExecution.objects.filter(trigger_name="bulk")
+
+    trigger_registry.unregister("boom")
+    Article.objects.filter(pk=article.pk).update(title="z")
+    assert seen == [[article.pk]]
+    assert TriggerExecution.objects.get(trigger_name="bulk").status == "success"

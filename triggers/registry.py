@@ -135,20 +135,23 @@ class Plan:
     def candidates(self, tracker: Any, instance: Any, old: Any, created: bool,
                    update_fields: Any) -> tuple[BaseTrigger, ...]:
         """The triggers a save may fire; the engine still checks each one fully."""
-        values = instance.__dict__
+        return self.candidates_in(instance.__dict__, old, created, update_fields)
+
+    def candidates_in(self, values: dict[str, Any], old: Any, created: bool,
+                      update_fields: Any) -> tuple[BaseTrigger, ...]:
+        """``candidates()`` given the instance's ``__dict__`` (which the engine reads once)."""
         always = self._guarded(values) if self.guards else self.always
         if created:
             if not self.on_create:
                 return always
-            given = [t for t, attnames in self.on_create
-                     if any(values.get(a) is not None for a in attnames)]
+            given = self._given(values)
             return self._sorted([*always, *given]) if given else always
         if not self.by_attname:
             return always
         if old is None:
             return self.triggers
         complete = type(old) is tuple
-        found: list[BaseTrigger] = []
+        found: Any = ()  # the triggers of the one changed field; a list when more changed
         for attname, name, i in self.watched:
             if update_fields is not None and name not in update_fields and (
                 attname not in update_fields
@@ -159,12 +162,18 @@ class Plan:
                 continue
             before = old[i] if complete else old.get(attname, MISSING)
             if before is not MISSING and before != new:
-                found.extend(self.by_attname[attname])
+                triggers = self.by_attname[attname]
+                found = triggers if not found else [*found, *triggers]
         if not found:
             return always
-        if not always and len(found) == 1:
-            return tuple(found)
+        if not always and type(found) is tuple:  # already in order, without duplicates
+            return found
         return self._sorted([*always, *found])
+
+    def _given(self, values: dict[str, Any]) -> list[BaseTrigger]:
+        """The ``on_create`` triggers one of whose fields was given a value."""
+        return [t for t, attnames in self.on_create
+                if any(values.get(a) is not None for a in attnames)]
 
     def _guarded(self, values: dict[str, Any]) -> tuple[BaseTrigger, ...]:
         """``always`` plus the guarded triggers whose field holds one of their values."""
@@ -200,6 +209,9 @@ class TriggerRegistry:
         self._order: dict[str, int] = {}
         self._seq = itertools.count()
         self._index: dict[tuple[type, TriggerEvent], Plan] = {}
+        #: The same plans by event, then model: the engine's save receivers look a model up
+        #: with one dictionary access (cheaper than making and hashing a (model, event) key).
+        self._by_event: dict[TriggerEvent, dict[type, Plan]] = {e: {} for e in SAVE_EVENTS}
         self._custom: tuple[BaseTrigger, ...] = ()
         #: Problems found while Django starts: (check id, message, trigger name).
         self.problems: list[tuple[str, str, str]] = []
@@ -284,10 +296,12 @@ class TriggerRegistry:
             t for t in self._triggers.values()
             if t.model_class is model and t.event is trigger.event
         )
+        by_model = self._by_event.get(trigger.event, {})
         if found:
-            self._index[key] = Plan(model, trigger.event, found)
+            self._index[key] = by_model[model] = Plan(model, trigger.event, found)
         else:
             self._index.pop(key, None)
+            by_model.pop(model, None)
         self._wire(model)
 
     def rewire(self) -> None:

@@ -4,6 +4,9 @@ What users set (the user, the tenant, ``disabled()``, ``ignore()``) lives in ``c
 so it follows asyncio tasks and asgiref's thread hops. The trigger chain is the engine's own:
 actions run synchronously in the thread that fired them, so the chain is kept in a
 thread-local, which costs a save far less than setting a context variable.
+
+``disabled()`` and ``ignore()`` share one variable (``_ignored``: the names to skip, or
+``EVERY`` inside ``disabled()``), so that the engine reads one variable per event, not two.
 """
 
 from __future__ import annotations
@@ -19,14 +22,47 @@ from typing import Any
 _request: ContextVar[Any] = ContextVar("triggers_request", default=None)
 _user: ContextVar[Any] = ContextVar("triggers_user", default=None)
 _tenant: ContextVar[Any] = ContextVar("triggers_tenant", default=None)
-_suppressed: ContextVar[bool] = ContextVar("triggers_suppressed", default=False)
-_ignored: ContextVar[frozenset[str]] = ContextVar("triggers_ignored", default=frozenset())
+
+
+class _Every:
+    """The names ``disabled()`` ignores: all of them, whatever ``ignore()`` adds."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __or__(self, other: Any) -> _Every:
+        return self
+
+    def __repr__(self) -> str:
+        return "EVERY"
+
+
+EVERY = _Every()
+_ignored: ContextVar[frozenset[str] | _Every] = ContextVar(
+    "triggers_ignored", default=frozenset()
+)
 
 
 class _Chain(threading.local):
-    #: (context, depth) of the trigger whose actions run in this thread, or None outside any
-    #: trigger. Events caused by those actions join that context's chain, one level deeper.
-    current: tuple[Any, int] | None = None
+    """The trigger chain of this thread: ``current`` is (context, depth) of the trigger whose
+    actions run in this thread, or None outside any trigger. Events caused by those actions
+    join that context's chain, one level deeper.
+
+    The value lives in a one-item list, ``cell``, made once per thread: the engine reads the
+    list once per event (one access to the thread-local) and then reads and sets its item,
+    which costs less than reading and setting an attribute of the thread-local each time.
+    """
+
+    def __init__(self) -> None:
+        self.cell: list[tuple[Any, int] | None] = [None]
+
+    @property
+    def current(self) -> tuple[Any, int] | None:
+        return self.cell[0]
+
+    @current.setter
+    def current(self, value: tuple[Any, int] | None) -> None:
+        self.cell[0] = value
 
 
 _chain = _Chain()
@@ -57,11 +93,11 @@ def current_user() -> Any:
 @contextmanager
 def disabled() -> Iterator[None]:
     """Fire no trigger inside this block (in this thread or task only)."""
-    token = _suppressed.set(True)
+    token = _ignored.set(EVERY)
     try:
         yield
     finally:
-        _suppressed.reset(token)
+        _ignored.reset(token)
 
 
 @contextmanager

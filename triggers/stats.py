@@ -20,17 +20,19 @@ WINDOW = 1000  # durations kept per trigger for the p95
 class Counter:
     """Executions of one trigger in this process."""
 
-    __slots__ = ("executions", "successes", "failures", "total_ms", "recent")
+    __slots__ = ("successes", "failures", "total_ms", "recent")
 
     def __init__(self) -> None:
-        self.executions = 0
         self.successes = 0
         self.failures = 0
         self.total_ms = 0.0
         self.recent: deque[float] = deque(maxlen=WINDOW)
 
+    @property
+    def executions(self) -> int:
+        return self.successes + self.failures
+
     def add(self, ok: bool, duration_ms: float) -> None:
-        self.executions += 1
         if ok:
             self.successes += 1
         else:

@@ -2,7 +2,8 @@
 
 A process re-reads the switches at most every ``TRIGGER_CACHE_TIMEOUT`` seconds, so a toggle
 reaches every process within that time and at once in the process that made it. No query is
-made per save.
+made per save, and no clock is read for them: the engine gives the time of the event, which it
+has read already (``time.time()``; a clock set back is noticed, and the switches read again).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ logger = logging.getLogger("triggers.switches")
 class Switches:
     def __init__(self) -> None:
         self._states: dict[str, bool] = {}
+        #: The copy is fresh for the times in [_fresh_from, _expires): from a second before it
+        #: was read (events made just before may ask for it) until the timeout.
+        self._fresh_from = 0.0
         self._expires = 0.0
         #: Called after each refresh: other per-process copies of stored state that follow
         #: the same timeout (the database triggers' change marker).
@@ -37,12 +41,18 @@ class Switches:
             logger.debug("trigger switches not readable yet", exc_info=True)
             rows = self._states
         self._states = rows
-        self._expires = time.monotonic() + settings.TRIGGER_CACHE_TIMEOUT
+        now = time.time()
+        self._fresh_from = now - 1.0
+        self._expires = now + settings.TRIGGER_CACHE_TIMEOUT
         for hook in self.hooks:
             hook()
 
-    def states(self) -> dict[str, bool]:
-        if time.monotonic() >= self._expires:
+    def states(self, now: float | None = None) -> dict[str, bool]:
+        """``{name: enabled}`` of the stored switches, read again when the copy is older than
+        ``TRIGGER_CACHE_TIMEOUT`` seconds at ``now`` (``time.time()`` by default)."""
+        if now is None:
+            now = time.time()
+        if not self._fresh_from <= now < self._expires:
             self._refresh()
         return self._states
 

@@ -13,6 +13,7 @@ receiver would.
 from __future__ import annotations
 
 import copy
+import inspect
 import operator
 from typing import Any
 
@@ -21,6 +22,10 @@ from django.db import connections, models, router, transaction
 from .conf import settings
 
 SNAPSHOT = "_triggers_snapshot"
+#: Whether Django's Model.save_base has the parameters the fast wrapper passes on (4.2 to 5.2).
+KNOWN_SAVE_BASE = tuple(inspect.signature(models.Model.save_base).parameters) == (
+    "self", "raw", "force_insert", "force_update", "using", "update_fields"
+)
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 MISSING: Any = object()
 
@@ -58,7 +63,8 @@ class ModelTracker:
     # Wiring ---------------------------------------------------------------------------
 
     def install(self) -> None:
-        """Wrap the model's ``from_db`` and ``refresh_from_db`` (undone by ``uninstall``)."""
+        """Wrap the model's ``from_db``, ``refresh_from_db`` and ``save_base`` (undone by
+        ``uninstall``)."""
         if self._originals:
             return
         model = self.model
@@ -103,12 +109,32 @@ class ModelTracker:
                         return save(instance, *args, **kwargs)
             return save(instance, *args, **kwargs)
 
+        def django_save_base(instance, raw=False, force_insert=False, force_update=False,
+                             using=None, update_fields=None):
+            # save_base above, for models that keep Django's own save_base: its parameters
+            # are known, so passing them on costs no packing and unpacking of arguments
+            values = instance.__dict__
+            if type(values.get(SNAPSHOT)) is not tuple or instance._state.adding or (
+                values.get(pk_attname) is None
+            ):
+                if not (raw and settings.TRIGGER_SKIP_RAW):
+                    tracker.prepare(instance, using)
+            if tracker.atomic_saves:
+                db = using or router.db_for_write(type(instance), instance=instance)
+                if not connections[db].in_atomic_block:
+                    with transaction.atomic(using=db, savepoint=False):
+                        return save(instance, raw, force_insert, force_update, using,
+                                    update_fields)
+            return save(instance, raw, force_insert, force_update, using, update_fields)
+
+        known = save is models.Model.save_base and KNOWN_SAVE_BASE
+        wrapper = django_save_base if known else save_base
         from_db.__doc__ = load.__doc__
         refresh_from_db.__doc__ = refresh.__doc__
-        save_base.__doc__ = save.__doc__
+        wrapper.__doc__ = save.__doc__
         model.from_db = classmethod(from_db)
         model.refresh_from_db = refresh_from_db
-        model.save_base = save_base
+        model.save_base = wrapper
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():
@@ -148,24 +174,37 @@ class ModelTracker:
 
     def mark_saved(self, instance: models.Model, fields: Any = None) -> None:
         """Record that ``fields`` (all loaded fields if None) now hold what the database has."""
-        values = instance.__dict__
+        self.saved(instance.__dict__, fields)
+
+    def saved(self, values: dict[str, Any], fields: Any) -> None:
+        """``mark_saved()`` given the instance's ``__dict__`` (which the engine reads once)."""
         snap: Any
         if fields is None:
+            values_of = self._values  # an attribute, not a method: read it as one
             try:
-                snap = self._values(values)
+                snap = values_of(values)
             except KeyError:  # some fields are deferred
-                snap = {a: values[a] for a in self.attnames if a in values}
+                snap = self._loaded(values)
         else:
-            snap = self.as_dict(values.get(SNAPSHOT))
-            for f in fields:
-                attname = self.attname_of.get(f)
-                if attname is not None and attname in values:
-                    snap[attname] = values[attname]
-            if len(snap) == len(self.attnames):
-                snap = tuple(snap[a] for a in self.attnames)
+            snap = self._updated(values, fields)
         if self.mutable:
             snap = self._copy_mutable(snap)
         values[SNAPSHOT] = snap
+
+    def _loaded(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The snapshot of an instance some of whose fields are deferred."""
+        return {a: values[a] for a in self.attnames if a in values}
+
+    def _updated(self, values: dict[str, Any], fields: Any) -> Any:
+        """The snapshot after a save of ``fields`` only."""
+        snap = self.as_dict(values.get(SNAPSHOT))
+        for f in fields:
+            attname = self.attname_of.get(f)
+            if attname is not None and attname in values:
+                snap[attname] = values[attname]
+        if len(snap) == len(self.attnames):
+            return tuple(snap[a] for a in self.attnames)
+        return snap
 
     def prepare(self, instance: models.Model, using: str | None) -> None:
         """Before a save: make sure the old values are known (at most one SELECT).

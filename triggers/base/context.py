@@ -74,7 +74,7 @@ class TriggerContext:
         self._tracker = tracker
         self._old = old
         self.tenant = runtime._tenant.get()
-        chain = runtime._chain.current
+        chain = runtime._chain.cell[0]
         if chain is None:
             self._parent: TriggerContext | None = None
             self.depth = 0
@@ -90,33 +90,6 @@ class TriggerContext:
             if name not in ("instances", "pks", "m2m_action", "pk_set", "reverse"):
                 raise TypeError(f"TriggerContext() got an unexpected keyword argument {name!r}")
             setattr(self, name, value)
-
-    @classmethod
-    def for_save(cls, event: TriggerEvent, instance: models.Model, created: bool,
-                 update_fields: Any, raw: bool, using: Any, tracker: ModelTracker,
-                 old: Any) -> TriggerContext:
-        """The engine's constructor for save events (the hot path: no keyword parsing)."""
-        self = cls.__new__(cls)
-        self.event = self.event_type = event
-        self.model = tracker.model
-        self.instance = instance
-        self.created = created
-        self.update_fields = update_fields  # Django passes a frozenset or None
-        self.raw = raw
-        self.using = using
-        self.data = {}
-        self.timestamp = time.time()
-        self._tracker = tracker
-        self._old = old
-        self.tenant = runtime._tenant.get()
-        chain = runtime._chain.current
-        if chain is None:
-            self._parent = None
-            self.depth = 0
-        else:
-            self._parent, self.depth = chain
-        self.object_pk = instance.__dict__.get(tracker.pk_attname)
-        return self
 
     # Who and where --------------------------------------------------------------------
 
@@ -138,32 +111,40 @@ class TriggerContext:
     # Field changes --------------------------------------------------------------------
 
     def _attname(self, field: str) -> str:
-        if self._tracker is None:
+        tracker = self._tracker
+        if tracker is None:
             raise ValueError(f"{self.event} events carry no field values; {field!r} is unknown.")
-        try:
-            return self._tracker.attname_of[field]
-        except KeyError:
+        attname = tracker.attname_of.get(field)
+        if attname is None:
             raise ValueError(
                 f"{self.model._meta.label} has no field {field!r}; "
-                f"fields are: {', '.join(self._tracker.names.values())}."
-            ) from None
+                f"fields are: {', '.join(tracker.names.values())}."
+            )
+        return attname
 
-    def _value(self, attname: str) -> Any:
-        if self._new is not None:
-            return self._new.get(attname, MISSING)
-        return self.instance.__dict__.get(attname, MISSING)
+    # current(), previous() and has_changed() are what change conditions call, several times
+    # per event: each reads the attname and the values itself, rather than through calls.
 
     def current(self, field: str) -> Any:
         """The field's value now (at the time of the event)."""
-        value = self._value(self._attname(field))
+        tracker = self._tracker
+        attname = tracker.attname_of.get(field) if tracker is not None else None
+        if attname is None:
+            attname = self._attname(field)  # raises, naming the fields there are
+        values = self._new if self._new is not None else self.instance.__dict__
+        value = values.get(attname, MISSING)
         return None if value is MISSING else value
 
     def previous(self, field: str) -> Any:
         """The field's value before the change; None for a new row or an unknown value."""
-        attname = self._attname(field)
-        if self._old is None:
+        tracker = self._tracker
+        attname = tracker.attname_of.get(field) if tracker is not None else None
+        if attname is None:
+            attname = self._attname(field)  # raises, naming the fields there are
+        old = self._old
+        if old is None:
             return None
-        value = self._tracker.value(self._old, attname)
+        value = old[tracker.index[attname]] if type(old) is tuple else tracker.value(old, attname)
         return None if value is MISSING else value
 
     def has_changed(self, field: str) -> bool:
@@ -171,18 +152,24 @@ class TriggerContext:
 
         For a new row every field with a value counts as changed.
         """
-        attname = self._attname(field)
-        if self.update_fields is not None and not (
-            attname in self.update_fields or self._tracker.names[attname] in self.update_fields
+        tracker = self._tracker
+        attname = tracker.attname_of.get(field) if tracker is not None else None
+        if attname is None:
+            attname = self._attname(field)  # raises, naming the fields there are
+        update_fields = self.update_fields
+        if update_fields is not None and not (
+            attname in update_fields or tracker.names[attname] in update_fields
         ):
             return False
-        new = self._value(attname)
+        values = self._new if self._new is not None else self.instance.__dict__
+        new = values.get(attname, MISSING)
         if new is MISSING:
             return False
-        if self.created or self._old is None:
+        old = self._old
+        if self.created or old is None:
             return self.created and new is not None
-        old = self._tracker.value(self._old, attname)
-        return old is not MISSING and old != new
+        before = old[tracker.index[attname]] if type(old) is tuple else tracker.value(old, attname)
+        return before is not MISSING and before != new
 
     @cached_property
     def changes(self) -> dict[str, tuple[Any, Any]]:
@@ -236,3 +223,36 @@ class TriggerContext:
     def __repr__(self) -> str:
         label = self.model._meta.label if self.model else self.event_type
         return f"<TriggerContext {self.event} {label} pk={self.object_pk!r}>"
+
+
+def save_context(event: TriggerEvent, instance: models.Model, values: dict[str, Any],
+                 created: bool, update_fields: Any, raw: bool, using: Any,
+                 tracker: ModelTracker, old: Any,
+                 chain: tuple[TriggerContext, int] | None) -> TriggerContext:
+    """The engine's constructor of contexts for save events: ``values`` is the instance's
+    ``__dict__`` and ``chain`` the trigger chain (``runtime._chain.current``), both read once
+    per save by the engine. A plain function with positional arguments: the hot path."""
+    self = _new_context(TriggerContext)
+    self.event = self.event_type = event
+    self.model = tracker.model
+    self.instance = instance
+    self.created = created
+    self.update_fields = update_fields  # Django passes a frozenset or None
+    self.raw = raw
+    self.using = using
+    self.data = {}
+    self.timestamp = time.time()
+    self._tracker = tracker
+    self._old = old
+    self.tenant = _tenant()
+    if chain is None:
+        self._parent = None
+        self.depth = 0
+    else:
+        self._parent, self.depth = chain
+    self.object_pk = values.get(tracker.pk_attname)
+    return self
+
+
+_new_context = object.__new__
+_tenant = runtime._tenant.get

@@ -561,7 +561,7 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
 
     import triggers
     from benchmarks.benchapp import models as m
-    from benchmarks.benchapp.hooks import COUNTS, STATE
+    from benchmarks.benchapp.hooks import STATE, counts
     from triggers.base.signal_integration import connected_models
 
     rng = random.Random(args.seed)
@@ -620,13 +620,14 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
 
     # Hook check: watched updates fire once each; creates and unwatched updates never.
     hooks = sorted({v.hook for v in variants if v.hook} | {"extra"})
+    calls = counts()
     for hook in hooks:
         for op in OPS:
             want = bench.expected.get((hook, op), 0)
-            got = COUNTS.get((hook, op), 0)
+            got = calls.get((hook, op), 0)
             if got != want:
                 problems.append(f"hook {hook!r} fired {got} times on {op}, expected {want}")
-    stray = {k: c for k, c in COUNTS.items() if k[0] not in hooks or k[1] not in OPS}
+    stray = {k: c for k, c in calls.items() if k[0] not in hooks or k[1] not in OPS}
     if stray:
         problems.append(f"hooks fired outside the measured operations: {stray}")
     problems += bench.log_problems
@@ -670,7 +671,7 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
                  "per-round ratios; ci95 = bootstrap interval of that median",
         "results": results,
         "budgets": budget_rows,
-        "hook_counts": {f"{k[0]}:{k[1]}": c for k, c in sorted(COUNTS.items())},
+        "hook_counts": {f"{k[0]}:{k[1]}": c for k, c in sorted(calls.items())},
         "problems": problems,
         "seconds": round(elapsed, 1),
     }

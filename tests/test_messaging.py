@@ -12,6 +12,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+import django.utils.deprecation
 import pytest
 import redis
 from django.contrib.auth.models import User
@@ -203,6 +204,69 @@ def test_a_missing_email_key_is_named():
                      '", "body": "It is {{ instance.status }}."}.']
 
 
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+HAS_MAILERS = django.VERSION >= (6, 1)
+
+
+def smtp_settings(port, mailer="default"):
+    """Mail settings sending to 127.0.0.1:``port`` over SMTP: Django 6.1's ``MAILERS``, or
+    ``EMAIL_BACKEND`` before it."""
+    if HAS_MAILERS:
+        smtp = {"BACKEND": SMTP_BACKEND, "OPTIONS": {"host": "127.0.0.1", "port": port}}
+        return override_settings(MAILERS={"default": {}, mailer: smtp})
+    return override_settings(EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1",
+                             EMAIL_PORT=port)
+
+
+def test_a_mailer_key_names_one_of_django_mailers():
+    """``mailer`` picks a MAILERS alias on Django 6.1 and later; before, it is refused."""
+    if not HAS_MAILERS:
+        assert problems({"type": "email", "to": ["ops@example.com"], "subject": "s",
+                         "body": "b", "mailer": "default"}) == [
+            "actions[0] (email) mailer: mailers are Django 6.1's MAILERS setting; leave mailer "
+            "out to send through EMAIL_BACKEND."]
+        return
+    assert problems({"type": "email", "to": ["ops@example.com"], "subject": "s", "body": "b",
+                     "mailer": "nope"}) == [
+        "actions[0] (email) mailer: 'nope' is not a mailer in MAILERS (configured: 'default', "
+        "'transactional')."]
+    server = SMTPServer({})
+    try:
+        with smtp_settings(server.port, mailer="transactional"):
+            save_spec({
+                "name": "mail.named", "event": "post_save", "model": "testapp.Article",
+                "actions": [{"type": "email", "to": ["ops@example.com"], "subject": "s {{ title }}",
+                             "body": "b", "mailer": "transactional", "timeout": 5}],
+            })
+            action = trigger_registry["mail.named"].actions[0]
+            assert action.execute(context_for(Article(title="t"))).success
+        assert "Subject: s t" in server.messages[0]
+        assert mail.outbox == []  # the default mailer (locmem) was not used
+    finally:
+        server.stop()
+
+
+def test_email_backend_settings_send(settings):
+    """EMAIL_BACKEND and friends: the settings before Django 6.1, still obeyed (with Django's
+    warning) by a project on 6.1 that has not moved to MAILERS yet."""
+    server = SMTPServer({})
+    action = send_email("ops@example.com", "old {{ title }}", "b", timeout=5)
+    old_settings = override_settings(EMAIL_BACKEND=SMTP_BACKEND, EMAIL_HOST="127.0.0.1",
+                                     EMAIL_PORT=server.port)
+    try:
+        if HAS_MAILERS:
+            del settings.MAILERS
+            with pytest.warns(django.utils.deprecation.RemovedInDjango2028Warning,
+                              match="MAILERS"), old_settings:
+                assert action.execute(context_for(Article(title="settings"))).success
+        else:
+            with old_settings:
+                assert action.execute(context_for(Article(title="settings"))).success
+        assert "Subject: old settings" in server.messages[0]
+    finally:
+        server.stop()
+
+
 class SMTPServer(socketserver.ThreadingTCPServer):
     """A tiny SMTP server on 127.0.0.1 that answers ``codes[command]`` (250 by default) and
     keeps the messages it accepts."""
@@ -261,8 +325,7 @@ def test_smtp_answers_decide_between_retry_and_failure(codes, outcome):
     server = SMTPServer(codes)
     action = send_email("ops@example.com", "Hello {{ title }}", "b", timeout=5)
     try:
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                               EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port):
+        with smtp_settings(server.port):
             context = context_for(Article(title="you"))
             if outcome == "sent":
                 assert action.execute(context).success
@@ -278,8 +341,7 @@ def test_smtp_answers_decide_between_retry_and_failure(codes, outcome):
 
 def test_an_unreachable_mail_server_is_retried_later():
     action = send_email("ops@example.com", "s", "b", timeout=2)
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-                           EMAIL_HOST="127.0.0.1", EMAIL_PORT=free_port()):
+    with smtp_settings(free_port()):
         with pytest.raises(RetryLater, match="the mail server cannot be reached"):
             action.execute(context_for(Article(title="x")))
 

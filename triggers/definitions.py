@@ -39,7 +39,7 @@ from .conditions.compiler import compile_condition
 from .conditions.fields import FieldCondition
 from .conf import settings
 from .exceptions import InvalidCondition, TriggerConfigurationError, UnknownModel
-from .registry import resolve_model, trigger_registry
+from .registry import own_fields, resolve_model, trigger_registry
 
 logger = logging.getLogger("triggers.definitions")
 
@@ -209,11 +209,11 @@ def _check_lists(clean: dict, event: Any, model: Any, problem: Any) -> None:
     if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
         problem("fields", 'give a list of field names, e.g. ["status"].')
     elif fields and model is not None:
-        concrete = {f.name for f in model._meta.get_fields() if f.concrete}
+        known = {f.name for f in own_fields(model)}
         for name in fields:
-            if name not in concrete:
+            if name not in known:
                 problem("fields", f"{model._meta.label} has no field {name!r}; its fields are: "
-                                  f"{', '.join(sorted(concrete))}.")
+                                  f"{', '.join(sorted(known))}.")
     elif fields and event is TriggerEvent.CUSTOM:
         problem("fields", "custom events have no fields to watch; remove them.")
 

@@ -61,6 +61,12 @@ def resolve_model(ref: Any) -> type[models.Model]:
     )
 
 
+def own_fields(model: type[models.Model]) -> list[Any]:
+    """The fields a model declares (many-to-many ones included), not reverse relations."""
+    return [f for f in model._meta.get_fields()
+            if f.concrete or (f.many_to_many and not f.auto_created)]
+
+
 def _check_fields(trigger: BaseTrigger, model: type[models.Model]) -> None:
     for name in trigger.watched_fields:
         if name in CONTEXT_ROOTS:
@@ -68,13 +74,13 @@ def _check_fields(trigger: BaseTrigger, model: type[models.Model]) -> None:
         try:
             field = model._meta.get_field(name)
         except FieldDoesNotExist:
-            names = ", ".join(f.name for f in model._meta.get_fields() if f.concrete)
+            names = ", ".join(f.name for f in own_fields(model))
             raise UnknownField(
                 f"Trigger {trigger.name!r} names the field {name!r}, which "
                 f"{model._meta.label} does not have; its fields are: {names}."
             ) from None
         if trigger.event is TriggerEvent.M2M_CHANGED and name in trigger.fields:
-            if not field.many_to_many or not field.concrete:
+            if not field.many_to_many or field.auto_created:
                 raise UnknownField(
                     f"Trigger {trigger.name!r} watches {name!r} for m2m_changed, but it is not "
                     f"a many-to-many field of {model._meta.label}."

@@ -78,8 +78,9 @@ class ModelTracker:
         pk_attname = self.pk_attname
         tracker = self
 
-        def from_db(cls, db, field_names, values):
-            instance = load(cls, db, field_names, values)
+        def from_db(cls, db, field_names, values, **kwargs):
+            # kwargs: Django 6.1 passes ``fetch_mode`` (Django 4.2 to 6.0 pass nothing)
+            instance = load(cls, db, field_names, values, **kwargs)
             if len(values) == size:
                 snap = values if type(values) is tuple else tuple(values)
             else:

@@ -1,4 +1,6 @@
-"""The ``email`` action: a message sent through Django's mail backend (``EMAIL_BACKEND``).
+"""The ``email`` action: a message sent through Django's mail settings: a ``MAILERS`` alias on
+Django 6.1 and later (``"default"`` unless the action names another with ``mailer``), the
+``EMAIL_BACKEND`` settings before.
 
 Usable from code (``send_email(...)``, exported by ``triggers.actions``) and from database
 rows (``{"type": "email", ...}``); both are checked by ``EmailType``. The subject, body and
@@ -47,7 +49,7 @@ def valid_address(value: Any) -> str | None:
 
 
 class EmailAction(MessagingAction):
-    """Send an email through Django's mail backend (``EMAIL_BACKEND``).
+    """Send an email through Django's mailer (``MAILERS``; ``EMAIL_BACKEND`` before Django 6.1).
 
     ``to``, ``cc`` and ``bcc`` hold addresses or templates that render to one address each
     (``{{ instance.owner.email }}``); rendered values that are not a valid address are left
@@ -58,8 +60,9 @@ class EmailAction(MessagingAction):
     def __init__(self, to: list[str], subject: str, body: str, *, from_email: str | None = None,
                  cc: list[str] | tuple[str, ...] = (), bcc: list[str] | tuple[str, ...] = (),
                  html_body: str | None = None, max_retries: int | None = None,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, mailer: str | None = None) -> None:
         super().__init__(max_retries, timeout)
+        self.mailer = mailer
         self.to = list(to)
         self.subject = subject
         self.body = body
@@ -82,8 +85,21 @@ class EmailAction(MessagingAction):
                 found.append(address)
         return found
 
+    def connection(self) -> Any:
+        """A new connection of the mailer: ``MAILERS[mailer or "default"]`` where Django has
+        mailers (6.1 and later), else the ``EMAIL_BACKEND``; with the action's timeout."""
+        from django.core import mail
+
+        mailers = getattr(mail, "mailers", None)
+        if mailers is None:
+            return mail.get_connection(**({"timeout": self.timeout} if self.timeout else {}))
+        connection = mailers[self.mailer or "default"]
+        if self.timeout and hasattr(connection, "timeout"):
+            connection.timeout = self.timeout
+        return connection
+
     def execute(self, context: TriggerContext) -> TriggerResult:
-        from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+        from django.core.mail import EmailMultiAlternatives
 
         dropped: list[str] = []
         to = self._addresses(self.to, context, dropped)
@@ -94,17 +110,16 @@ class EmailAction(MessagingAction):
             raise ActionFailed(f"email: no valid recipient (to, cc and bcc rendered {shown}).")
         subject = " ".join(render(self.subject, context).split())
         body = render(self.body, context, MAX_BODY)
-        options = {"timeout": self.timeout} if self.timeout else {}
-        connection = get_connection(**options)
         message = EmailMultiAlternatives(subject, body, self.from_email or None, to, bcc=bcc,
-                                         cc=cc, connection=connection)
+                                         cc=cc)
         if self.html_body:
             message.attach_alternative(
                 render(self.html_body, context, MAX_BODY, escape=html.escape), "text/html")
+        connection = self.connection()
         try:
             connection.open()
-            message.send()
-        except BadHeaderError as exc:
+            connection.send_messages([message])
+        except ValueError as exc:  # a header Django refuses (BadHeaderError before Django 6.1)
             raise ActionFailed(f"email: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             text = f"email: every recipient was refused: {exc.recipients}"
@@ -134,7 +149,7 @@ class EmailAction(MessagingAction):
 class EmailType(ActionType):
     name = "email"
     required = ("to", "subject", "body")
-    optional = ("from_email", "cc", "bcc", "html_body", "max_retries", "timeout")
+    optional = ("from_email", "cc", "bcc", "html_body", "mailer", "max_retries", "timeout")
     help = ('an email action sends a message, e.g. {"to": ["{{ instance.owner.email }}"], '
             '"subject": "Order {{ instance.id }}", "body": "It is {{ instance.status }}."}.')
 
@@ -164,6 +179,7 @@ class EmailType(ActionType):
             problems.append(f"from_email: {sender!r} is not a valid email address; give one "
                             "such as 'Shop <noreply@example.com>', or leave it out for "
                             "DEFAULT_FROM_EMAIL.")
+        problems.extend(_check_mailer(config.get("mailer")))
         problems.extend(_check_delivery(config))
         return problems
 
@@ -173,24 +189,41 @@ class EmailType(ActionType):
             from_email=config.get("from_email"), cc=config.get("cc", ()),
             bcc=config.get("bcc", ()), html_body=config.get("html_body"),
             max_retries=config.get("max_retries"), timeout=config.get("timeout"),
+            mailer=config.get("mailer"),
         )
+
+
+def _check_mailer(mailer: Any) -> list[str]:
+    if mailer is None:
+        return []
+    from django.core import mail
+
+    if getattr(mail, "mailers", None) is None:
+        return ["mailer: mailers are Django 6.1's MAILERS setting; leave mailer out to send "
+                "through EMAIL_BACKEND."]
+    if not isinstance(mailer, str) or mailer not in mail.mailers:
+        known = ", ".join(repr(alias) for alias in mail.mailers) or "none"
+        return [f"mailer: {mailer!r} is not a mailer in MAILERS (configured: {known})."]
+    return []
 
 
 def send_email(to: str | list[str], subject: str, body: str, *, from_email: str | None = None,
                cc: list[str] | tuple[str, ...] = (), bcc: list[str] | tuple[str, ...] = (),
                html_body: str | None = None, max_retries: int | None = None,
-               timeout: float | None = None) -> EmailAction:
-    """An action that sends an email; ``to`` is an address, a template or a list of them."""
+               timeout: float | None = None, mailer: str | None = None) -> EmailAction:
+    """An action that sends an email; ``to`` is an address, a template or a list of them;
+    ``mailer`` an alias of Django's ``MAILERS`` (Django 6.1 and later)."""
     config: dict[str, Any] = {
         "to": [to] if isinstance(to, str) else list(to), "subject": subject, "body": body,
         "cc": list(cc), "bcc": list(bcc), "from_email": from_email, "max_retries": max_retries,
-        "timeout": timeout,
+        "timeout": timeout, "mailer": mailer,
     }
     if html_body is not None:
         config["html_body"] = html_body
     _raise_problems("send_email", EmailType().check(config, None))
     return EmailAction(config["to"], subject, body, from_email=from_email, cc=cc, bcc=bcc,
-                       html_body=html_body, max_retries=max_retries, timeout=timeout)
+                       html_body=html_body, max_retries=max_retries, timeout=timeout,
+                       mailer=mailer)
 
 
 ACTION_TYPES.setdefault(EmailType.name, EmailType())

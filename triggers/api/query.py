@@ -16,7 +16,7 @@ from typing import Any
 import re2
 from django.db.models import F, Q, TextField
 from django.db.models.expressions import Expression
-from django.db.models.fields.json import KeyTransform, compile_json_path
+from django.db.models.fields.json import KeyTransform
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -129,10 +129,15 @@ class JSONText(Expression):
 
     def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.column)
-        path = compile_json_path(list(self.path))
+        path = sqlite_json_path(self.path)
         return (f"(CASE JSON_TYPE({sql}, %s) WHEN 'null' THEN NULL WHEN 'true' THEN 'true' "
                 f"WHEN 'false' THEN 'false' ELSE CAST(JSON_EXTRACT({sql}, %s) AS TEXT) END)",
                 [*params, path, *params, path])
+
+
+def sqlite_json_path(keys: tuple[str, ...]) -> str:
+    """SQLite's spelling of a JSON path: ``$."a"[0]."b"`` (a key of digits is an index)."""
+    return "$" + "".join(f"[{key}]" if key.isdigit() else "." + json.dumps(key) for key in keys)
 
 
 # Filters on a queryset ---------------------------------------------------------------------

@@ -55,8 +55,8 @@ def profile(options: argparse.Namespace, args: argparse.Namespace) -> None:
     from django.db.models import signals
 
     from benchmarks.benchapp.hooks import STATE
-    from triggers.base.signal_integration import _uid
-    from triggers.base.trigger_engine import engine
+    from triggers.engine import engine
+    from triggers.wiring import _uid
 
     variants = {v.key: v for v in bench_run.make_variants()}
     plain, measured = variants["plain"], variants[options.variant]

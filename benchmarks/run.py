@@ -562,7 +562,7 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
     import triggers
     from benchmarks.benchapp import models as m
     from benchmarks.benchapp.hooks import STATE, counts
-    from triggers.base.signal_integration import connected_models
+    from triggers.wiring import connected_models
 
     rng = random.Random(args.seed)
     variants = make_variants()

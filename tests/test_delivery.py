@@ -188,7 +188,7 @@ def test_a_hand_off_that_never_happened_is_delivered_by_the_sweeper():
     article = Article.objects.create(title="x")
     calls.seen.clear()
     TriggerExecution.objects.all().delete()
-    from triggers.base.context import TriggerContext
+    from triggers.context import TriggerContext
     from triggers.tracking import tracker_for
 
     context = TriggerContext("post_save", Article, article, tracker=tracker_for(Article))

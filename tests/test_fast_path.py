@@ -28,12 +28,12 @@ from triggers import (
     TriggerResult,
     TriggerVeto,
     conditional_trigger,
+    counters,
     disabled,
     field_changed_trigger,
     get_trigger_engine,
     ignore,
     pre_save_trigger,
-    stats,
     tracking,
     trigger_registry,
 )
@@ -52,11 +52,11 @@ def taking(path: str) -> Iterator[list[str]]:
     handed: list[str] = []
     fast_path = TriggerEngine._fire_inline
 
-    def fast(self: TriggerEngine, trigger: Any, context: Any, cell: Any) -> None:
+    def fast(self: TriggerEngine, trigger: Any, context: Any) -> None:
         handed.append(trigger.name)
-        fast_path(self, trigger, context, cell)
+        fast_path(self, trigger, context)
 
-    def general(self: TriggerEngine, trigger: Any, context: Any, cell: Any) -> None:
+    def general(self: TriggerEngine, trigger: Any, context: Any) -> None:
         handed.append(trigger.name)
         self.dispatch([trigger], context, True)
 
@@ -67,10 +67,10 @@ def taking(path: str) -> Iterator[list[str]]:
 def observe(scenario: Callable[[], Any], *, signals: bool = False) -> dict[str, Any]:
     """What ``scenario()`` leaves behind, without what differs from run to run (primary keys,
     chain ids, durations, the frames of tracebacks)."""
-    from triggers.stats import _counters
+    from triggers.counters import all_counters
 
     TriggerExecution.objects.all().delete()
-    stats.reset()
+    counters.reset()
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append  # type: ignore[method-assign]
@@ -99,7 +99,7 @@ def observe(scenario: Callable[[], Any], *, signals: bool = False) -> dict[str, 
         "raised": raised,
         "log": rows,
         "counters": sorted((name, c.executions, c.successes, c.failures)
-                           for name, c in _counters.items() if c.executions),
+                           for name, c in all_counters().items() if c.executions),
         "signals": [(r.name, r.status, r.message, r.error.split("\n")[0]) for r in runs]
         if signals else None,
         "log lines": [(r.name, r.levelname, r.getMessage().split("\n")[0].split(" in ")[0])

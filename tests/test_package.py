@@ -51,3 +51,22 @@ def test_py_typed_is_shipped():
 def test_migrations_are_in_sync():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
+
+
+def test_every_exception_has_one_root_and_keeps_its_django_base():
+    import inspect
+
+    from django.core.exceptions import ImproperlyConfigured, ValidationError
+
+    from triggers import exceptions
+
+    classes = [c for _name, c in inspect.getmembers(exceptions, inspect.isclass)
+               if issubclass(c, Exception) and c.__module__ == exceptions.__name__]
+    assert len(classes) >= 12
+    assert all(issubclass(c, triggers.TriggerError) for c in classes)
+    assert issubclass(exceptions.TriggerConfigurationError, ImproperlyConfigured)
+    assert issubclass(exceptions.UnknownModel, ImproperlyConfigured)
+    assert issubclass(exceptions.InvalidCondition, ValidationError)
+    assert issubclass(exceptions.InvalidDefinition, ValidationError)
+    problem = exceptions.Problem("name", "name: give a name.")
+    assert exceptions.InvalidDefinition([problem]).messages == ["name: give a name."]

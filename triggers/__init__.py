@@ -6,19 +6,11 @@ used in ``models.py``.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .base.context import TriggerContext
-from .base.signal_integration import TriggerRequestMiddleware
-from .base.trigger_base import (
-    BaseTrigger,
-    ExecutionMode,
-    ExecutionStatus,
-    TriggerAction,
-    TriggerCondition,
-    TriggerEvent,
-    TriggerPriority,
-    TriggerResult,
-)
-from .base.trigger_decorator import (
+from .actions.base import TriggerAction, TriggerResult
+from .choices import ExecutionMode, ExecutionStatus, TriggerEvent, TriggerPriority
+from .conditions.base import TriggerCondition
+from .context import TriggerContext
+from .decorators import (
     conditional_trigger,
     custom_event_trigger,
     field_changed_trigger,
@@ -29,13 +21,16 @@ from .base.trigger_decorator import (
     pre_delete_trigger,
     pre_save_trigger,
 )
-from .base.trigger_engine import get_trigger_engine
+from .engine import get_trigger_engine
 from .exceptions import InvalidCondition, TriggerConfigurationError, TriggerError, TriggerVeto
 from .functions import register_function
 from .managers import TriggerManager, TriggerQuerySet
+from .middleware import TriggerRequestMiddleware
 from .monitoring import get_system_status, get_trigger_performance_metrics, list_all_triggers
 from .registry import trigger_registry
 from .runtime import acting_as, disabled, ignore, tenant_context
+from .trigger import BaseTrigger
+from .wiring import rewire as _wire_signals  # noqa: F401 - connects the receivers
 
 try:
     __version__ = version("django-model-triggers")

@@ -10,8 +10,11 @@ class TriggersConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
         from .conf import settings
+        from .delivery import enqueue
+        from .engine import engine
         from .registry import trigger_registry
 
+        engine.outbox = enqueue
         if settings.TRIGGER_AUTODISCOVER:
             autodiscover_modules("triggers")
         trigger_registry.resolve_pending()
@@ -26,8 +29,10 @@ class TriggersConfig(AppConfig):
 
         from . import definitions
         from .models import TriggerDefinition, TriggerDefinitionAction
+        from .registry import trigger_registry
         from .switches import switches
 
+        trigger_registry.store = definitions.DefinitionStore()
         for model in (TriggerDefinition, TriggerDefinitionAction):
             for name in ("post_save", "post_delete"):
                 getattr(signals, name).connect(

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core import checks
 
-from .base.trigger_base import parse_mode
+from .choices import parse_mode
 from .conf import BACKENDS, LOG_CHOICES, settings
 from .egress import allowed_networks
 from .exceptions import TriggerConfigurationError

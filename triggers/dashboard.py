@@ -14,7 +14,7 @@ from django.db.models import Avg, Count, Max, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
-from .base.trigger_base import ExecutionStatus
+from .choices import ExecutionStatus
 
 #: Statuses counted as successes, as in ``stats.py``: a veto is the trigger doing its job.
 OK = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])

@@ -19,27 +19,27 @@ import fnmatch
 import logging
 import secrets
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models, transaction
 
 from .actions.types import ACTION_TYPES
 from .actions.webhook import SECRET_HEADER
-from .base.trigger_base import (
-    BaseTrigger,
-    ExecutionMode,
-    TriggerCondition,
-    TriggerEvent,
-    TriggerPriority,
-    parse_mode,
-)
+from .choices import ExecutionMode, TriggerEvent, TriggerPriority, parse_mode
+from .conditions.base import TriggerCondition
 from .conditions.compiler import compile_condition
 from .conditions.fields import FieldCondition
 from .conf import settings
-from .exceptions import InvalidCondition, TriggerConfigurationError, UnknownModel
+from .exceptions import (
+    InvalidCondition,
+    InvalidDefinition,
+    Problem,
+    TriggerConfigurationError,
+    UnknownModel,
+)
 from .registry import own_fields, resolve_model, trigger_registry
+from .switches import switches
+from .trigger import BaseTrigger
 
 logger = logging.getLogger("triggers.definitions")
 
@@ -59,28 +59,6 @@ DEFAULTS: dict[str, Any] = {
 MAX_SECONDS = 86_400
 SECRET_KEYS = frozenset({"secret", "password", "token", "api_key", "authorization"})
 MASK = "********"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a definition: ``key`` is the top-level key it belongs to."""
-
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class InvalidDefinition(ValidationError):
-    """A definition (or a document of them) failed its checks; nothing was saved."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__([p.message for p in self.problems])
-
-
-# Which models database triggers may target ------------------------------------------------
 
 
 def allowed_model(model: type[models.Model]) -> bool:
@@ -433,11 +411,15 @@ class DefinitionLoader:
     """Keeps this process's compiled database triggers in step with the rows."""
 
     def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was loaded: the rows are compiled again when next needed."""
         self.version: int | None = None
         #: name -> problem, for rows that could not be compiled (shown by checks and health).
         self.problems: dict[str, str] = {}
         self._names: set[str] = set()
-        self._lock = threading.RLock()
         self.loading = False
 
     def sync(self) -> bool:
@@ -492,9 +474,17 @@ loader = DefinitionLoader()
 
 
 def set_enabled(name: str, enabled: bool, actor: Any = None) -> None:
-    """Turn the database trigger ``name`` on or off (its row), with an audit entry."""
+    """Turn trigger ``name`` on or off in every process, with an audit entry: a database
+    trigger's row, or a code trigger's stored switch."""
     from .models import TriggerDefinition, TriggerSwitch
 
+    trigger = trigger_registry[name]
+    if trigger.source != "database":
+        was = switches.is_enabled(name, trigger.enabled)
+        switches.set(name, enabled)
+        if was != enabled:
+            audit("toggle", name, {"enabled": [was, enabled]}, actor)
+        return
     with transaction.atomic():
         definition = TriggerDefinition.objects.select_for_update().get(name=name)
         if definition.enabled != enabled:
@@ -502,6 +492,19 @@ def set_enabled(name: str, enabled: bool, actor: Any = None) -> None:
             definition.save(update_fields=["enabled", "updated_at"])
             audit("toggle", name, {"enabled": [not enabled, enabled]}, actor)
         TriggerSwitch.objects.filter(name=name).delete()  # the row is the only switch
+
+
+class DefinitionStore:
+    """What the registry asks of stored triggers (``registry.TriggerStore``)."""
+
+    def load(self) -> bool:
+        return loader.version is None and not loader.loading and loader.sync()
+
+    def problems(self) -> dict[str, str]:
+        return dict(loader.problems)
+
+    def set_enabled(self, name: str, enabled: bool, actor: Any = None) -> None:
+        set_enabled(name, enabled, actor)
 
 
 def reload() -> None:

@@ -25,24 +25,17 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router
 
+from .actions.base import FunctionAction, TriggerAction, callable_name
 from .actions.common_actions import LogAction
 from .actions.types import EmitEventAction, UpdateFieldsAction, _is_template
-from .base.context import TriggerContext
-from .base.trigger_base import (
-    AllOf,
-    AnyOf,
-    BaseTrigger,
-    FunctionAction,
-    Not,
-    TriggerAction,
-    TriggerCondition,
-    TriggerEvent,
-    callable_name,
-)
+from .choices import TriggerEvent
+from .conditions.base import AllOf, AnyOf, Not, TriggerCondition
 from .conditions.fields import FieldCondition, resolve
+from .context import TriggerContext
 from .registry import resolve_model, trigger_registry
 from .templating import render
 from .tracking import MISSING, SNAPSHOT, ModelTracker, tracker_for
+from .trigger import BaseTrigger
 
 __all__ = ["dry_run"]
 

@@ -1,12 +1,32 @@
-"""Exceptions raised by django-model-triggers."""
+"""Exceptions raised by django-model-triggers, all under one root, ``TriggerError``.
+
+    TriggerError
+    ├── TriggerVeto                     a pre_* trigger stopped the save or delete
+    ├── TriggerConfigurationError       also ImproperlyConfigured
+    │   ├── DuplicateTriggerName
+    │   ├── UnknownModel
+    │   └── UnknownField
+    ├── TriggerValidationError          also ValidationError (``messages``)
+    │   ├── InvalidCondition
+    │   └── InvalidDefinition
+    └── ActionFailed                    delivery: the action failed
+        ├── RetryLater
+        ├── ActionGone
+        └── EgressRefused
+
+Each also subclasses the Django exception it stood for before (``ImproperlyConfigured``,
+``ValidationError``), so ``except`` clauses written for those keep working.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 
 class TriggerError(Exception):
-    """Base class of the errors this app raises at run time."""
+    """Base class of every error this app raises."""
 
 
 class TriggerVeto(TriggerError):
@@ -18,7 +38,7 @@ class TriggerVeto(TriggerError):
     """
 
 
-class TriggerConfigurationError(ImproperlyConfigured):
+class TriggerConfigurationError(TriggerError, ImproperlyConfigured):
     """A trigger is declared in a way that cannot work; the message says how to fix it."""
 
 
@@ -34,8 +54,31 @@ class UnknownField(TriggerConfigurationError):
     """A trigger names a field its model does not have."""
 
 
-class InvalidCondition(ValidationError):
+class TriggerValidationError(TriggerError, ValidationError):
+    """Input that fails its checks; ``messages`` lists every problem, each naming the fix."""
+
+
+class InvalidCondition(TriggerValidationError):
     """A condition (Python or JSON) is malformed. Each message names its path and operator."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a definition: ``key`` is the top-level key it belongs to."""
+
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidDefinition(TriggerValidationError):
+    """A definition (or a document of them) failed its checks; nothing was saved."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__([p.message for p in self.problems])
 
 
 class ActionFailed(TriggerError):

@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db import models, transaction
 
-from .base.trigger_base import TriggerEvent
-from .base.trigger_engine import engine
+from .choices import TriggerEvent
+from .engine import engine
 from .tracking import tracker_for
 
 #: Django's bulk_update() calls update() internally; that update is part of the bulk event.

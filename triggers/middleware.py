@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
-from .runtime import _request
+from .runtime import request_context
 
 
 class TriggerRequestMiddleware:
@@ -26,15 +26,9 @@ class TriggerRequestMiddleware:
     def __call__(self, request):
         if self.is_async:
             return self._acall(request)
-        token = _request.set(request)
-        try:
+        with request_context(request):
             return self.get_response(request)
-        finally:
-            _request.reset(token)
 
     async def _acall(self, request):
-        token = _request.set(request)
-        try:
+        with request_context(request):
             return await self.get_response(request)
-        finally:
-            _request.reset(token)

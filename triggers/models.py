@@ -7,13 +7,7 @@ from django.conf import settings as django_settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .base.trigger_base import (
-    ENGINE_SWITCH,
-    ExecutionMode,
-    ExecutionStatus,
-    TriggerEvent,
-    TriggerPriority,
-)
+from .choices import ENGINE_SWITCH, ExecutionMode, ExecutionStatus, TriggerEvent, TriggerPriority
 
 __all__ = [
     "ENGINE_SWITCH", "ActionState", "ChangeMarker", "DeliveryAttempt", "ExecutionStatus",

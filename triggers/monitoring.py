@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import stats
-from .base.trigger_base import ENGINE_SWITCH
-from .base.trigger_engine import engine
+from .choices import ENGINE_SWITCH
+from .engine import engine
 from .registry import trigger_registry
 from .switches import switches
 

@@ -5,8 +5,8 @@ so it follows asyncio tasks and asgiref's thread hops. The trigger chain is the 
 actions run synchronously in the thread that fired them, so the chain is kept in a
 thread-local, which costs a save far less than setting a context variable.
 
-``disabled()`` and ``ignore()`` share one variable (``_ignored``: the names to skip, or
-``EVERY`` inside ``disabled()``), so that the engine reads one variable per event, not two.
+``disabled()`` and ``ignore()`` share one variable (the names to skip, or ``EVERY`` inside
+``disabled()``), so that the engine reads one variable per event, not two: ``ignored_names()``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,13 @@ class _Chain(threading.local):
         self.cell[0] = value
 
 
-_chain = _Chain()
+#: This thread's trigger chain (the engine reads and sets ``chain.cell[0]``).
+chain = _Chain()
+
+#: The names ``ignore()`` skips here, or ``EVERY`` inside ``disabled()`` (one variable read).
+ignored_names = _ignored.get
+#: The tenant set by ``tenant_context()`` here, or None.
+current_tenant = _tenant.get
 
 _chain_prefix = uuid.uuid4().hex[:12]
 _chain_counter = itertools.count(1)
@@ -88,6 +94,16 @@ def current_user() -> Any:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return user
+
+
+@contextmanager
+def request_context(request: Any) -> Iterator[None]:
+    """Make ``request`` (and so ``request.user``) the current request inside this block."""
+    token = _request.set(request)
+    try:
+        yield
+    finally:
+        _request.reset(token)
 
 
 @contextmanager

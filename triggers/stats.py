@@ -8,56 +8,10 @@ every process.
 from __future__ import annotations
 
 import math
-import threading
-from collections import deque
 from typing import Any
 
 from .conf import settings
-
-WINDOW = 1000  # durations kept per trigger for the p95
-
-
-class Counter:
-    """Executions of one trigger in this process."""
-
-    __slots__ = ("successes", "failures", "total_ms", "recent")
-
-    def __init__(self) -> None:
-        self.successes = 0
-        self.failures = 0
-        self.total_ms = 0.0
-        self.recent: deque[float] = deque(maxlen=WINDOW)
-
-    @property
-    def executions(self) -> int:
-        return self.successes + self.failures
-
-    def add(self, ok: bool, duration_ms: float) -> None:
-        if ok:
-            self.successes += 1
-        else:
-            self.failures += 1
-        self.total_ms += duration_ms
-        self.recent.append(duration_ms)
-
-
-_counters: dict[str, Counter] = {}
-_lock = threading.Lock()
-
-
-def counter(name: str) -> Counter:
-    """The counter of trigger ``name`` (made on first use)."""
-    found = _counters.get(name)
-    if found is None:
-        with _lock:
-            found = _counters.setdefault(name, Counter())
-    return found
-
-
-def reset() -> None:
-    """Zero every counter (the objects stay, so holders of a counter keep counting)."""
-    for found in _counters.values():
-        found.__init__()
+from .counters import WINDOW, all_counters
 
 
 def p95(durations: list[float]) -> float | None:
@@ -82,7 +36,7 @@ def summary(executions: int, successes: int, failures: int, total_ms: float,
 def _from_process() -> dict[str, dict[str, Any]]:
     return {
         name: summary(c.executions, c.successes, c.failures, c.total_ms, p95(list(c.recent)))
-        for name, c in list(_counters.items())
+        for name, c in all_counters().items()
         if c.executions
     }
 

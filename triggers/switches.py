@@ -67,7 +67,13 @@ class Switches:
         self.states()[name] = enabled
 
     def clear_cache(self) -> None:
+        """Read the switches again at the next look (they stay known meanwhile)."""
         self._expires = 0.0
+
+    def forget(self) -> None:
+        """Drop this process's copy altogether (tests: each starts from the database)."""
+        self._states = {}
+        self._fresh_from = self._expires = 0.0
 
 
 switches = Switches()

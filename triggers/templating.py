@@ -24,7 +24,7 @@ from .conditions.fields import resolve, split_path
 from .tracking import MISSING
 
 if TYPE_CHECKING:
-    from .base.context import TriggerContext
+    from .context import TriggerContext
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 #: Characters of one rendered text; the rest is cut.

@@ -7,6 +7,16 @@
             card.status = "ACTIVE"
             card.save()
         assert runs.names() == ["sim_card_activation"]
+
+Between tests, ``reset()`` forgets what a process keeps across events (cached switches,
+counters, a debug mode set at run time, the loaded database triggers), and
+``isolated_registry()`` undoes the triggers a test registered::
+
+    @pytest.fixture(autouse=True)
+    def fresh_triggers():
+        triggers.testing.reset()
+        with triggers.testing.isolated_registry():
+            yield
 """
 
 from __future__ import annotations
@@ -16,8 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import counters, definitions
+from .engine import engine
 from .registry import trigger_registry
 from .signals import trigger_executed, trigger_failed
+from .switches import switches
 
 
 @dataclass
@@ -45,20 +58,32 @@ class Runs:
 
 @contextmanager
 def capture_executions() -> Iterator[Runs]:
-    """Collect every trigger execution that finishes inside the block."""
+    """Collect every trigger execution that finishes inside the block. Captures nest: an
+    inner one sees the runs inside it, the outer one sees those too."""
     captured = Runs()
 
     def receiver(sender: str, status: Any, context: Any, message: str, error: str,
                  **kwargs: Any) -> None:
         captured.runs.append(Run(sender, str(status), context, message, error))
 
-    trigger_executed.connect(receiver, weak=False, dispatch_uid="triggers.testing.ok")
-    trigger_failed.connect(receiver, weak=False, dispatch_uid="triggers.testing.failed")
+    uid = f"triggers.testing.capture.{id(captured)}"
+    trigger_executed.connect(receiver, weak=False, dispatch_uid=uid)
+    trigger_failed.connect(receiver, weak=False, dispatch_uid=uid)
     try:
         yield captured
     finally:
-        trigger_executed.disconnect(dispatch_uid="triggers.testing.ok")
-        trigger_failed.disconnect(dispatch_uid="triggers.testing.failed")
+        trigger_executed.disconnect(dispatch_uid=uid)
+        trigger_failed.disconnect(dispatch_uid=uid)
+
+
+def reset() -> None:
+    """Forget what this process keeps between events: the cached switches (read again from
+    the database), the execution counters, a debug mode set at run time, the settings the
+    engine cached, and the database triggers loaded (loaded again when next needed)."""
+    switches.forget()
+    counters.reset()
+    engine.debug_mode = None
+    definitions.loader.reset()
 
 
 @contextmanager

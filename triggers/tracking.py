@@ -244,23 +244,24 @@ class ModelTracker:
         return manager.filter(pk=instance.pk).values(*attnames).first()
 
 
-_trackers: dict[type[models.Model], ModelTracker] = {}
+#: The tracker of every tracked model (the engine's receivers read it by model).
+trackers: dict[type[models.Model], ModelTracker] = {}
 
 
 def track(model: type[models.Model]) -> ModelTracker:
     """Start tracking ``model`` (idempotent) and return its tracker."""
-    tracker = _trackers.get(model)
+    tracker = trackers.get(model)
     if tracker is None:
-        tracker = _trackers[model] = ModelTracker(model)
+        tracker = trackers[model] = ModelTracker(model)
         tracker.install()
     return tracker
 
 
 def untrack(model: type[models.Model]) -> None:
-    tracker = _trackers.pop(model, None)
+    tracker = trackers.pop(model, None)
     if tracker is not None:
         tracker.uninstall()
 
 
 def tracker_for(model: type[models.Model]) -> ModelTracker | None:
-    return _trackers.get(model)
+    return trackers.get(model)

@@ -1,7 +1,7 @@
 """Actions: what a trigger does when its conditions hold."""
 
-from ..base.trigger_base import FunctionAction, TriggerAction, TriggerResult
 from . import types  # noqa: F401 - first: it imports the action modules in ACTION_TYPES order
+from .base import FunctionAction, TriggerAction, TriggerResult
 from .common_actions import LogAction, log_error, log_info, log_message, log_warning
 from .email import send_email
 from .redis import redis_publish

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..base.trigger_base import TriggerAction, TriggerResult
 from ..templating import render
+from .base import TriggerAction, TriggerResult
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 logger = logging.getLogger("triggers.actions")
 

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from ..base.trigger_base import TriggerAction, TriggerResult
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import is_template, render, template_problems
+from .base import TriggerAction, TriggerResult
 from .messages import MessagingAction, _check_delivery, _check_text, _raise_problems
 from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 #: Characters of a rendered email body (the subject and addresses use ``MAX_OUTPUT``).
 MAX_BODY = 100_000

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..base.trigger_base import TriggerAction
 from ..conf import settings
 from ..exceptions import TriggerConfigurationError
 from ..templating import template_problems
+from .base import TriggerAction
 
 #: Longest per-action timeout, in seconds.
 MAX_TIMEOUT = 300

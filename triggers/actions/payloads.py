@@ -15,11 +15,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.fields.files import FieldFile
 
-from ..base.trigger_base import TriggerEvent
+from ..choices import TriggerEvent
 from ..templating import is_secret, plain
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 PRESETS = ("default", "supabase", "hasura", "none")
 SCHEMA = "public"

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from ..base.trigger_base import TriggerAction, TriggerResult
 from ..conf import settings
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import MAX_OUTPUT, plain, render, render_data
+from .base import TriggerAction, TriggerResult
 from .messages import (
     MessagingAction,
     _check_delivery,
@@ -32,7 +32,7 @@ from .messages import (
 from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 REDIS_CACHES = ("django.core.cache.backends.redis.RedisCache",)
 _pools: dict[tuple[str, float], Any] = {}

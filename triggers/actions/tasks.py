@@ -14,10 +14,10 @@ import fnmatch
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..base.trigger_base import TriggerAction, TriggerResult
 from ..conf import settings
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import render_data
+from .base import TriggerAction, TriggerResult
 from .messages import (
     MessagingAction,
     _check_delivery,
@@ -28,7 +28,7 @@ from .messages import (
 from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 #: Longest Celery countdown an action may ask for; longer waits belong in the database.
 MAX_COUNTDOWN = 300

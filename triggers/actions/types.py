@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 
-from ..base.trigger_base import FunctionAction, TriggerAction, TriggerResult
 from ..functions import function_names, get_function
 from ..templating import PLACEHOLDER, render
+from .base import FunctionAction, TriggerAction, TriggerResult
 from .common_actions import LEVELS, LogAction
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 
 class ActionType:
@@ -215,10 +215,8 @@ class EmitEventAction(TriggerAction):
         self.data = data
 
     def execute(self, context: TriggerContext) -> TriggerResult:
-        from ..base.trigger_engine import engine
-
         data = _render_data(self.data, context)
-        count = engine.emit(self.event_type, data, using=context.using)
+        count = context.emit(self.event_type, data)
         return TriggerResult(True, f"emitted {self.event_type} to {count} trigger(s)")
 
     def description(self) -> str:

@@ -35,15 +35,15 @@ import urllib3
 from requests.structures import CaseInsensitiveDict
 
 from .. import egress
-from ..base.trigger_base import TriggerAction, TriggerResult
 from ..conf import settings
 from ..exceptions import ActionFailed, ActionGone, RetryLater, TriggerConfigurationError
 from ..templating import render_data, template_problems
+from .base import TriggerAction, TriggerResult
 from .payloads import PAYLOADS, PRESETS, encode
 from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 logger = logging.getLogger("triggers.actions.webhook")
 

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import definitions
 from ..actions.types import ACTION_TYPES
-from ..base.trigger_base import TriggerEvent
+from ..choices import TriggerEvent
 from ..exceptions import UnknownModel
 from ..models import TriggerDefinition
 from ..registry import resolve_model

@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from .. import dashboard, definitions
-from ..base.trigger_base import TriggerEvent
-from ..base.trigger_engine import engine
+from ..choices import TriggerEvent
+from ..engine import engine
 from ..exceptions import UnknownModel
 from ..models import TriggerDefinition, TriggerExecution, TriggerSwitch
 from ..registry import resolve_model, trigger_registry

@@ -11,11 +11,12 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import DatabaseError, models, transaction
 
 from .. import config, definitions, monitoring
-from ..base.trigger_base import BaseTrigger, TriggerEvent
-from ..base.trigger_engine import engine
+from ..choices import TriggerEvent
+from ..engine import engine
 from ..exceptions import TriggerVeto, UnknownModel
 from ..registry import resolve_model, trigger_registry
 from ..switches import switches
+from ..trigger import BaseTrigger
 from .errors import APIError, conflict, invalid, not_found
 
 LOG_FIELDS = ("id", "trigger_name", "event", "model", "object_pk", "status", "mode",

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from .. import monitoring
-from ..base.trigger_base import ExecutionStatus, TriggerPriority
+from ..choices import ExecutionStatus, TriggerPriority
 from ..registry import trigger_registry
 from . import auth, commands
 from . import serializers as s

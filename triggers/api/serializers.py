@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..base.trigger_base import ExecutionStatus, TriggerEvent
+from ..choices import ExecutionStatus, TriggerEvent
 
 
 class Body(serializers.Serializer):

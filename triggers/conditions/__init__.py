@@ -1,6 +1,6 @@
 """Conditions: ready-made ones, the field condition and the JSON compiler."""
 
-from ..base.trigger_base import AllOf, AnyOf, CallableCondition, Not, TriggerCondition
+from .base import AllOf, AnyOf, CallableCondition, Not, TriggerCondition
 from .common_conditions import (
     TimeWindow,
     UserCondition,

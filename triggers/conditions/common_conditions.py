@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from ..base.trigger_base import TriggerCondition
+from .base import TriggerCondition
 from .fields import FieldCondition
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 
 def field_condition(field: str, operator: str, value: Any = None) -> FieldCondition:

@@ -17,8 +17,8 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.utils import timezone
 
-from ..base.trigger_base import AllOf, AnyOf, Not, TriggerCondition
 from ..exceptions import InvalidCondition
+from .base import AllOf, AnyOf, Not, TriggerCondition, as_condition
 from .fields import (
     ROOTS,
     FieldCondition,
@@ -56,6 +56,29 @@ def validate_condition(spec: Any, model: type[models.Model] | None = None) -> li
     except InvalidCondition as exc:
         return list(exc.messages)
     return []
+
+
+def combine_conditions(conditions: Any, model: Any = None) -> TriggerCondition | None:
+    """One condition from ``None``, a condition, a callable, a JSON condition, or a list of
+    any of these (meaning all). JSON is checked against ``model`` when it is given."""
+    if conditions is None:
+        return None
+    if isinstance(conditions, tuple):
+        conditions = list(conditions)
+    if isinstance(conditions, list):
+        if not conditions:
+            return None
+        if all(isinstance(c, (dict, list)) for c in conditions):
+            return compile_condition(conditions, model)
+        parts = [
+            compile_condition(c, model, f"conditions[{i}]") if isinstance(c, (dict, list))
+            else as_condition(c)
+            for i, c in enumerate(conditions)
+        ]
+        return parts[0] if len(parts) == 1 else AllOf(*parts)
+    if isinstance(conditions, dict):
+        return compile_condition(conditions, model)
+    return as_condition(conditions)
 
 
 def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCondition | None:
@@ -196,3 +219,6 @@ def _coerce(field: models.Field, operator: Operator, value: Any) -> tuple[Any, s
                 )
         converted.append(python)
     return (converted if many else converted[0]), None
+
+
+TriggerCondition.compile_json = staticmethod(compile_condition)

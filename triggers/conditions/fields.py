@@ -18,12 +18,12 @@ from django.db.models.fields.related_descriptors import (
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.functional import LazyObject, empty
 
-from ..base.trigger_base import TriggerCondition
 from ..tracking import MISSING
+from .base import TriggerCondition
 from .operators import Operator, check_value, compile_regex, lookup
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
+    from ..context import TriggerContext
 
 SEGMENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[0-9]+")
 #: First path segments with a meaning of their own; any other first segment is a model field

@@ -17,8 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from ..base.context import TriggerContext
-from ..base.trigger_base import TriggerEvent
+from ..choices import TriggerEvent
+from ..context import TriggerContext
 from ..tracking import ModelTracker
 
 _trackers: dict[type, ModelTracker] = {}

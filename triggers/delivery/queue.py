@@ -18,30 +18,27 @@ from django.db import connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..base.trigger_base import ExecutionMode, ExecutionStatus
+from ..choices import ExecutionMode, ExecutionStatus
 from ..conf import settings
+from ..execution_log import execution_row
 from ..models import DeliveryAttempt, TriggerAudit, TriggerExecution
 from .backends import get_backend
 from .events import stored
 from .runner import _trigger, lease_seconds, retries_of
 
 if TYPE_CHECKING:
-    from ..base.context import TriggerContext
-    from ..base.trigger_base import BaseTrigger
+    from ..context import TriggerContext
+    from ..trigger import BaseTrigger
 
 PENDING, RUNNING = ExecutionStatus.PENDING, ExecutionStatus.RUNNING
 #: Executions whose delivery can be started again by hand.
 REPLAYABLE = (ExecutionStatus.DEAD, ExecutionStatus.FAILED)
 
 
-def enqueue(trigger: BaseTrigger, context: TriggerContext) -> TriggerExecution | None:
+def enqueue(trigger: BaseTrigger, context: TriggerContext) -> TriggerExecution:
     """Record an async execution of ``trigger`` for ``context`` and hand it to the backend
-    when the current transaction commits (at once outside a transaction)."""
-    from ..base.trigger_engine import engine, execution_row
-
-    if context.depth >= engine.config.max_depth:
-        engine.run(trigger, context, ExecutionMode.ASYNC)  # records the stop, runs nothing
-        return None
+    when the current transaction commits (at once outside a transaction). The engine calls it
+    for async triggers whose event passed its gate, conditions and loop guard."""
     context.freeze()
     now = timezone.now()
     row = execution_row(

@@ -20,12 +20,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import runtime
-from ..base.trigger_base import BaseTrigger, ExecutionStatus, TriggerResult
+from ..actions.base import TriggerResult
+from ..choices import ExecutionStatus
 from ..conf import settings
 from ..exceptions import ActionFailed, ActionGone, RetryLater
 from ..models import ActionState, DeliveryAttempt, TriggerExecution
 from ..signals import trigger_executed, trigger_failed
 from ..switches import switches
+from ..trigger import BaseTrigger
 from .events import StoredContext
 
 logger = logging.getLogger("triggers.delivery")
@@ -123,7 +125,7 @@ class Delivery:
     def run(self) -> str:
         row, trigger, context = self.row, self.trigger, self.context
         start = time.perf_counter()
-        chain = runtime._chain
+        chain = runtime.chain
         outer, chain.current = chain.current, (context, context.depth + 1)
         try:
             while row.progress < len(trigger.actions):

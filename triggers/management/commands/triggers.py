@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections, connections
 
 from ... import config, definitions
-from ...base.trigger_base import TriggerEvent
+from ...choices import TriggerEvent
 from ...dryrun import dry_run
 from ...registry import trigger_registry
 

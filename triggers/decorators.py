@@ -17,8 +17,9 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from ..registry import trigger_registry
-from .trigger_base import BaseTrigger, TriggerEvent, TriggerPriority
+from .choices import TriggerEvent, TriggerPriority
+from .registry import trigger_registry
+from .trigger import BaseTrigger
 
 F = TypeVar("F", bound=Callable[..., Any])
 

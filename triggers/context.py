@@ -8,9 +8,9 @@ from typing import Any
 from django.db import models
 from django.utils.functional import cached_property
 
-from .. import runtime
-from ..tracking import MISSING, ModelTracker
-from .trigger_base import TriggerEvent
+from . import runtime
+from .choices import TriggerEvent
+from .tracking import MISSING, ModelTracker
 
 _UNSET: Any = object()
 
@@ -39,6 +39,8 @@ class TriggerContext:
     delivery_key: str | None = None
     #: The name of the trigger whose actions are running (payloads name it).
     trigger_name = ""
+    #: The engine that runs triggers for contexts (set by ``triggers.engine``).
+    engine: Any = None
     _new: dict[str, Any] | None = None
     _user: Any = _UNSET
     _chain_id: str | None = None
@@ -73,8 +75,8 @@ class TriggerContext:
         self.timestamp = time.time()
         self._tracker = tracker
         self._old = old
-        self.tenant = runtime._tenant.get()
-        chain = runtime._chain.cell[0]
+        self.tenant = runtime.current_tenant()
+        chain = runtime.chain.cell[0]
         if chain is None:
             self._parent: TriggerContext | None = None
             self.depth = 0
@@ -195,6 +197,13 @@ class TriggerContext:
         names = self._tracker.names
         return {names[a]: v for a, v in self._tracker.as_dict(self._old).items() if a in names}
 
+    # Acting ---------------------------------------------------------------------------
+
+    def emit(self, event_type: str, data: Any = None) -> int:
+        """Send the custom event ``event_type`` from an action, as part of this event's chain
+        and on its database; returns how many triggers it reached."""
+        return self.engine.emit(event_type, data, using=self.using)
+
     # Deferred execution ---------------------------------------------------------------
 
     def freeze(self) -> TriggerContext:
@@ -230,7 +239,7 @@ def save_context(event: TriggerEvent, instance: models.Model, values: dict[str, 
                  tracker: ModelTracker, old: Any,
                  chain: tuple[TriggerContext, int] | None) -> TriggerContext:
     """The engine's constructor of contexts for save events: ``values`` is the instance's
-    ``__dict__`` and ``chain`` the trigger chain (``runtime._chain.current``), both read once
+    ``__dict__`` and ``chain`` the trigger chain (``runtime.chain.cell[0]``), both read once
     per save by the engine. A plain function with positional arguments: the hot path."""
     self = _new_context(TriggerContext)
     self.event = self.event_type = event
@@ -255,4 +264,4 @@ def save_context(event: TriggerEvent, instance: models.Model, values: dict[str, 
 
 
 _new_context = object.__new__
-_tenant = runtime._tenant.get
+_tenant = runtime.current_tenant

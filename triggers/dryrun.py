@@ -32,6 +32,7 @@ from .choices import TriggerEvent
 from .conditions.base import AllOf, AnyOf, Not, TriggerCondition
 from .conditions.fields import FieldCondition, resolve
 from .context import TriggerContext
+from .plan import passes_field_filter
 from .registry import resolve_model, trigger_registry
 from .templating import render
 from .tracking import MISSING, SNAPSHOT, ModelTracker, tracker_for
@@ -132,22 +133,12 @@ def _stored(tracker: ModelTracker, instance: models.Model, using: str | None) ->
 
 
 def fields_pass(trigger: BaseTrigger, context: TriggerContext) -> bool:
-    """Whether the event passes the trigger's field filter (``fields``), as the engine checks."""
-    if not trigger.fields:
-        return True
-    if context.event is TriggerEvent.M2M_CHANGED:
-        return (context.data.get("field") in trigger.fields
-                and context.m2m_action in trigger.m2m_actions)
-    if context.event.is_save:
-        if context.instance is None:
-            return False
-        if context.created and not trigger.on_create:
-            return False
-        try:
-            return any(context.has_changed(f) for f in trigger.fields)
-        except ValueError:
-            return False
-    return True
+    """Whether the event passes the trigger's field filter (``fields``), as the engine checks;
+    a field the context cannot read counts as not passing."""
+    try:
+        return passes_field_filter(trigger, context)
+    except ValueError:
+        return False
 
 
 def _changes(context: TriggerContext) -> dict[str, tuple[Any, Any]]:

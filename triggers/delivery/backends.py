@@ -4,7 +4,7 @@
   install, right for development and small sites. Work in flight when the process stops is
   picked up by the sweeper.
 - ``celery``: a Celery task per execution (ids only), acknowledged late and requeued when a
-  worker dies.
+  worker dies (``triggers.delivery.celery_backend``, which alone imports Celery).
 - ``inline``: at once, in the committing thread; for tests.
 
 A backend only ever receives execution ids; the row in the database is the source of truth,
@@ -20,8 +20,18 @@ from typing import Any
 
 from django.core.signals import setting_changed
 from django.db import close_old_connections
+from django.utils.module_loading import import_string
 
 from ..conf import BACKENDS, settings
+from ..exceptions import TriggerConfigurationError
+from .runner import deliver
+
+#: The class of each ``TRIGGER_BACKEND`` name.
+BACKEND_CLASSES = {
+    "thread": "triggers.delivery.backends.ThreadBackend",
+    "celery": "triggers.delivery.celery_backend.CeleryBackend",
+    "inline": "triggers.delivery.backends.InlineBackend",
+}
 
 logger = logging.getLogger("triggers.delivery")
 
@@ -34,8 +44,6 @@ class InlineBackend:
         self._local = threading.local()
 
     def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
-        from .runner import deliver
-
         if delay > 0:
             return
         queue = getattr(self._local, "queue", None)
@@ -45,7 +53,7 @@ class InlineBackend:
         self._local.queue = queue = [pk]
         try:
             while queue:
-                deliver(queue.pop(0))
+                deliver(queue.pop(0), self.submit)
         finally:
             self._local.queue = None
 
@@ -53,7 +61,8 @@ class InlineBackend:
 class ThreadBackend:
     """A pool of worker threads in this process; waits before a retry use timers."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self) -> None:
+        workers = settings.TRIGGER_MAX_WORKERS
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triggers")
 
     def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
@@ -67,40 +76,14 @@ class ThreadBackend:
         except RuntimeError:  # the pool is shutting down with the process: the sweeper's job
             logger.warning("Execution %s not handed to a thread: the pool is shut down", pk)
 
-    @staticmethod
-    def _deliver(pk: int) -> None:
-        from .runner import deliver
-
+    def _deliver(self, pk: int) -> None:
         close_old_connections()
         try:
-            deliver(pk)
+            deliver(pk, self.submit)
         except Exception:
             logger.exception("Delivery of execution %s failed; the sweeper will retry it", pk)
         finally:
             close_old_connections()  # as after a request: closed unless CONN_MAX_AGE keeps it
-
-
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1,
-                 "interval_max": 0.2}
-
-
-class CeleryBackend:
-    """One Celery task per execution: ``triggers.deliver`` with the id (see triggers.tasks)."""
-
-    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
-        from .. import tasks
-
-        options: dict[str, Any] = {}
-        if delay > 0:
-            options["countdown"] = delay
-        if time_limit:
-            options["time_limit"] = time_limit
-        try:
-            # a short publish retry: with the broker down the save must not wait long
-            tasks.deliver.apply_async((pk,), retry_policy=PUBLISH_RETRY, **options)
-        except Exception:  # the broker is down: the row waits for the sweeper
-            logger.warning("Execution %s not handed to Celery; the sweeper will deliver it",
-                           pk, exc_info=True)
 
 
 _backend: Any = None
@@ -114,18 +97,11 @@ def get_backend() -> Any:
         with _lock:
             if _backend is None:
                 name = settings.TRIGGER_BACKEND
-                if name == "thread":
-                    _backend = ThreadBackend(settings.TRIGGER_MAX_WORKERS)
-                elif name == "celery":
-                    _backend = CeleryBackend()
-                elif name == "inline":
-                    _backend = InlineBackend()
-                else:
-                    from ..exceptions import TriggerConfigurationError
-
+                if name not in BACKEND_CLASSES:
                     raise TriggerConfigurationError(
                         f"TRIGGER_BACKEND is {name!r}; use one of {', '.join(BACKENDS)}."
                     )
+                _backend = import_string(BACKEND_CLASSES[name])()
     return _backend
 
 

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +30,9 @@ from ..signals import trigger_executed, trigger_failed
 from ..switches import switches
 from ..trigger import BaseTrigger
 from .events import StoredContext
+
+#: A backend's ``submit(pk, delay, time_limit)``.
+Resubmit = Callable[[int, float, "float | None"], None]
 
 logger = logging.getLogger("triggers.delivery")
 
@@ -78,9 +82,10 @@ def backoff(trigger: BaseTrigger, attempt: int, retry_after: float | None = None
     return wait / 2 + random.uniform(0, wait / 2)  # noqa: S311 - jitter, not secrecy
 
 
-def deliver(pk: int) -> str | None:
+def deliver(pk: int, resubmit: Resubmit | None = None) -> str | None:
     """Run execution ``pk`` if it can be claimed; return its status after this run (None when
-    another worker has it or it is not due)."""
+    another worker has it or it is not due). A retry due soon is handed to ``resubmit`` (the
+    calling backend's ``submit``) after commit; without one, the sweeper hands it over."""
     switches.states()  # refresh the switches and, with them, the database triggers
     row = TriggerExecution.objects.filter(pk=pk).only("trigger_name", "progress").first()
     if row is None:
@@ -98,7 +103,7 @@ def deliver(pk: int) -> str | None:
             f"No trigger is named {row.trigger_name!r} any more (deleted or renamed after "
             "the event); recreate it and replay this execution to deliver it."))
         return ExecutionStatus.DEAD
-    return Delivery(row, trigger).run()
+    return Delivery(row, trigger, resubmit).run()
 
 
 def _trigger(name: str) -> BaseTrigger | None:
@@ -113,9 +118,11 @@ def _trigger(name: str) -> BaseTrigger | None:
 class Delivery:
     """One run of an execution's remaining actions."""
 
-    def __init__(self, row: TriggerExecution, trigger: BaseTrigger) -> None:
+    def __init__(self, row: TriggerExecution, trigger: BaseTrigger,
+                 resubmit: Resubmit | None = None) -> None:
         self.row = row
         self.trigger = trigger
+        self.resubmit = resubmit
         self.context = StoredContext(row.payload or {}, using=None)
         self.context.trigger_name = trigger.name
         self.states = {s.position: s for s in
@@ -197,8 +204,17 @@ class Delivery:
         row.lease_expires_at = None
         row.save(update_fields=["status", "attempts", "error", "next_attempt_at",
                                 "lease_expires_at", "message"])
-        schedule(row.pk, wait, self.trigger)
+        self._schedule(wait)
         return PENDING
+
+    def _schedule(self, wait: float) -> None:
+        """Hand the row back after ``wait`` seconds, or leave it to the sweeper when the wait
+        is longer than ``TRIGGER_RETRY_SCHEDULE_LIMIT`` (no long broker countdowns)."""
+        resubmit = self.resubmit
+        if resubmit is None or wait > settings.TRIGGER_RETRY_SCHEDULE_LIMIT:
+            return
+        pk, limit = self.row.pk, lease_seconds(self.trigger)
+        transaction.on_commit(lambda: resubmit(pk, wait, limit))
 
     def _advance(self) -> None:
         row = self.row
@@ -271,17 +287,6 @@ def _end(row: TriggerExecution, status: str, message: str = "", error: str = "")
         trigger = trigger_registry.get(row.trigger_name)
         signal.send(sender=row.trigger_name, trigger=trigger, context=None, status=status,
                     duration_ms=row.duration_ms, message=message, error=error)
-
-
-def schedule(pk: int, wait: float, trigger: BaseTrigger | None = None) -> None:
-    """Hand a row to the backend after ``wait`` seconds, or leave it to the sweeper when the
-    wait is longer than ``TRIGGER_RETRY_SCHEDULE_LIMIT`` (no long broker countdowns)."""
-    from .backends import get_backend
-
-    if wait > settings.TRIGGER_RETRY_SCHEDULE_LIMIT:
-        return
-    limit = lease_seconds(trigger) if trigger is not None else None
-    transaction.on_commit(lambda: get_backend().submit(pk, wait, limit))
 
 
 def _status_code(failure: BaseException | None, data: Any) -> int | None:

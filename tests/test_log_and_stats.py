@@ -107,15 +107,15 @@ def test_pre_save_is_connected_only_for_pre_save_triggers_or_raw_saves(settings)
     record(Article, "pre_save", name="before")
     assert connected_models()[Article] == {"pre_save", "post_save"}
     trigger_registry.unregister("before")
-    settings.TRIGGER_SKIP_RAW = False  # fixture loading bypasses the tracker's save_base
+    settings.TRIGGER_SKIP_RAW = False  # fixture loading bypasses the tracked save()
     assert connected_models()[Article] == {"pre_save", "post_save"}
 
 
 def test_untracking_restores_the_model_methods():
     record(Article)
-    assert "save_base" in Article.__dict__
+    assert "save" in Article.__dict__
     trigger_registry.unregister("recorder")
-    assert "save_base" not in Article.__dict__ and "from_db" not in Article.__dict__
+    assert "save" not in Article.__dict__ and "from_db" not in Article.__dict__
 
 
 def test_unregistering_the_last_trigger_disconnects_the_model():

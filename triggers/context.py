@@ -112,17 +112,18 @@ class TriggerContext:
 
     # Field changes --------------------------------------------------------------------
 
-    def _attname(self, field: str) -> str:
+    def _field(self, field: str) -> tuple[ModelTracker, str]:
+        """``(tracker, attname)`` of ``field``; a ValueError naming the fields there are."""
         tracker = self._tracker
         if tracker is None:
             raise ValueError(f"{self.event} events carry no field values; {field!r} is unknown.")
         attname = tracker.attname_of.get(field)
         if attname is None:
             raise ValueError(
-                f"{self.model._meta.label} has no field {field!r}; "
+                f"{tracker.model._meta.label} has no field {field!r}; "
                 f"fields are: {', '.join(tracker.names.values())}."
             )
-        return attname
+        return tracker, attname
 
     # current(), previous() and has_changed() are what change conditions call, several times
     # per event: each reads the attname and the values itself, rather than through calls.
@@ -131,8 +132,8 @@ class TriggerContext:
         """The field's value now (at the time of the event)."""
         tracker = self._tracker
         attname = tracker.attname_of.get(field) if tracker is not None else None
-        if attname is None:
-            attname = self._attname(field)  # raises, naming the fields there are
+        if attname is None or tracker is None:
+            tracker, attname = self._field(field)  # raises, naming the fields there are
         values = self._new if self._new is not None else self.instance.__dict__
         value = values.get(attname, MISSING)
         return None if value is MISSING else value
@@ -141,8 +142,8 @@ class TriggerContext:
         """The field's value before the change; None for a new row or an unknown value."""
         tracker = self._tracker
         attname = tracker.attname_of.get(field) if tracker is not None else None
-        if attname is None:
-            attname = self._attname(field)  # raises, naming the fields there are
+        if attname is None or tracker is None:
+            tracker, attname = self._field(field)  # raises, naming the fields there are
         old = self._old
         if old is None:
             return None
@@ -156,8 +157,8 @@ class TriggerContext:
         """
         tracker = self._tracker
         attname = tracker.attname_of.get(field) if tracker is not None else None
-        if attname is None:
-            attname = self._attname(field)  # raises, naming the fields there are
+        if attname is None or tracker is None:
+            tracker, attname = self._field(field)  # raises, naming the fields there are
         update_fields = self.update_fields
         if update_fields is not None and not (
             attname in update_fields or tracker.names[attname] in update_fields

@@ -141,12 +141,11 @@ def figures(now: datetime.datetime | None = None, *,
             trigger_name: str | None = None) -> dict[str, Any]:
     """Everything the dashboard shows (about one trigger when ``trigger_name`` is given)."""
     now = now or timezone.now()
-    only = {"trigger_name": trigger_name}
     return {
-        "totals": totals(**only),
-        "last_24_hours": totals(now - datetime.timedelta(hours=24), **only),
-        "per_hour": bars(per_hour(24, now, **only)),
-        "per_day": bars(per_day(7, now, **only)),
-        "slowest": slowest(**only),
-        "most_failing": most_failing(**only),
+        "totals": totals(trigger_name=trigger_name),
+        "last_24_hours": totals(now - datetime.timedelta(hours=24), trigger_name=trigger_name),
+        "per_hour": bars(per_hour(24, now, trigger_name=trigger_name)),
+        "per_day": bars(per_day(7, now, trigger_name=trigger_name)),
+        "slowest": slowest(trigger_name=trigger_name),
+        "most_failing": most_failing(trigger_name=trigger_name),
     }

@@ -145,7 +145,7 @@ class TriggerEngine:
         if raw:
             if (self._config or self.config).skip_raw:
                 return  # fixture loading: no trigger runs, so no old value is needed
-            tracker.prepare(instance, using)  # loaddata bypasses the wrapped save_base
+            tracker.prepare(instance, using)  # loaddata bypasses the wrapped save()
         plan = self._pre_save_plans.get(sender)
         if plan is not None:
             values = instance.__dict__

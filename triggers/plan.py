@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import models
+
 from .choices import TriggerEvent
 from .conditions.fields import HASH_SAFE
 from .tracking import MISSING
@@ -26,18 +28,20 @@ class Plan:
 
     __slots__ = ("triggers", "always", "guards", "by_attname", "watched", "on_create", "rank")
 
-    def __init__(self, model: type, event: TriggerEvent, triggers: tuple[BaseTrigger, ...]):
+    def __init__(self, model: type[models.Model], event: TriggerEvent,
+                 triggers: tuple[BaseTrigger, ...]) -> None:
         self.triggers = triggers
         self.rank = {t.name: i for i, t in enumerate(triggers)}
         fields = model._meta.concrete_fields
         attname_of = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
         by_attname: dict[str, list[BaseTrigger]] = {}
         guarded: dict[str, dict[Any, list[BaseTrigger]]] = {}
-        always, on_create = [], []
+        always: list[BaseTrigger] = []
+        on_create: list[tuple[BaseTrigger, tuple[str, ...]]] = []
         for trigger in triggers:
             watched = change_filter(trigger) if event in SAVE_EVENTS else None
-            attnames = [attname_of.get(f) for f in watched] if watched else None
-            if not attnames or None in attnames:
+            attnames = [attname_of.get(f, "") for f in watched] if watched else None
+            if not attnames or "" in attnames:
                 guard = _equality_guard(trigger, attname_of) if event in SAVE_EVENTS else None
                 if guard is None:
                     always.append(trigger)

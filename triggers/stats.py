@@ -54,11 +54,11 @@ def _from_log() -> dict[str, dict[str, Any]]:
     result = {}
     for row in rows:
         name = row["trigger_name"]
-        durations = list(
+        durations = [d for d in (
             TriggerExecution.objects.filter(trigger_name=name, duration_ms__isnull=False)
             .order_by("-started_at")
             .values_list("duration_ms", flat=True)[:WINDOW]
-        )
+        ) if d is not None]
         result[name] = summary(
             row["executions"],
             row["successes"],

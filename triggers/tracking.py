@@ -6,26 +6,25 @@ with. A complete load keeps the very tuple of values Django loaded (no copy); a 
 (``only()``, ``defer()``) keeps a dict of the loaded fields. Mutable values (JSON, arrays) are
 deep-copied, so in-place changes are seen. An instance built by hand with an existing primary
 key has no snapshot; its old values are read from the database once, before it is saved: the
-model's ``save_base`` is wrapped for that, which costs a save far less than a ``pre_save``
-receiver would.
+model's ``save`` is wrapped for that, which costs a save far less than a ``pre_save`` receiver
+would. (Raw saves, by ``loaddata``, do not call ``save``: when triggers should see them,
+``TRIGGER_SKIP_RAW = False``, a ``pre_save`` receiver prepares their old values instead.)
+While an async trigger watches a model, the wrapped ``save`` also runs a save made outside a
+transaction in one, so that the change and its execution row commit together.
+
+These are the methods Django documents for customizing model loading and saving (``from_db``,
+``refresh_from_db``, ``save``), so the same code runs on every supported Django series.
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 import operator
 from typing import Any
 
 from django.db import connections, models, router, transaction
 
-from .conf import settings
-
 SNAPSHOT = "_triggers_snapshot"
-#: Whether Django's Model.save_base has the parameters the fast wrapper passes on (4.2 to 5.2).
-KNOWN_SAVE_BASE = tuple(inspect.signature(models.Model.save_base).parameters) == (
-    "self", "raw", "force_insert", "force_update", "using", "update_fields"
-)
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
 MISSING: Any = object()
 
@@ -63,17 +62,18 @@ class ModelTracker:
     # Wiring ---------------------------------------------------------------------------
 
     def install(self) -> None:
-        """Wrap the model's ``from_db``, ``refresh_from_db`` and ``save_base`` (undone by
-        ``uninstall``)."""
+        """Wrap the model's ``from_db``, ``refresh_from_db`` and ``save`` (undone by
+        ``uninstall``): the methods Django documents for customizing how instances are loaded
+        and saved."""
         if self._originals:
             return
         model = self.model
         self._originals = {
-            name: model.__dict__.get(name) for name in ("from_db", "refresh_from_db", "save_base")
+            name: model.__dict__.get(name) for name in ("from_db", "refresh_from_db", "save")
         }
-        load = model.from_db.__func__
+        load = model.from_db.__func__  # type: ignore[attr-defined]  # a bound classmethod
         refresh = model.refresh_from_db
-        save = model.save_base
+        model_save = model.save
         size = len(self.attnames)
         pk_attname = self.pk_attname
         tracker = self
@@ -81,6 +81,7 @@ class ModelTracker:
         def from_db(cls, db, field_names, values, **kwargs):
             # kwargs: Django 6.1 passes ``fetch_mode`` (Django 4.2 to 6.0 pass nothing)
             instance = load(cls, db, field_names, values, **kwargs)
+            snap: tuple[Any, ...] | dict[str, Any]
             if len(values) == size:
                 snap = values if type(values) is tuple else tuple(values)
             else:
@@ -94,48 +95,27 @@ class ModelTracker:
             refresh(instance, using=using, fields=fields, **kwargs)
             tracker.mark_saved(instance, fields)
 
-        def save_base(instance, *args, **kwargs):
+        def save(instance, *args, **kwargs):
             values = instance.__dict__
+            # ``using``: a keyword, or the third positional argument (Django 4.2 to 5.2)
+            using = kwargs.get("using") or (args[2] if len(args) > 2 else None)
             if type(values.get(SNAPSHOT)) is not tuple or instance._state.adding or (
                 values.get(pk_attname) is None
             ):
-                raw = kwargs.get("raw", args[0] if args else False)
-                if not (raw and settings.TRIGGER_SKIP_RAW):
-                    tracker.prepare(instance, kwargs.get("using"))
-            if tracker.atomic_saves:
-                using = kwargs.get("using") or router.db_for_write(type(instance),
-                                                                   instance=instance)
-                if not connections[using].in_atomic_block:
-                    with transaction.atomic(using=using, savepoint=False):
-                        return save(instance, *args, **kwargs)
-            return save(instance, *args, **kwargs)
-
-        def django_save_base(instance, raw=False, force_insert=False, force_update=False,
-                             using=None, update_fields=None):
-            # save_base above, for models that keep Django's own save_base: its parameters
-            # are known, so passing them on costs no packing and unpacking of arguments
-            values = instance.__dict__
-            if type(values.get(SNAPSHOT)) is not tuple or instance._state.adding or (
-                values.get(pk_attname) is None
-            ):
-                if not (raw and settings.TRIGGER_SKIP_RAW):
-                    tracker.prepare(instance, using)
+                tracker.prepare(instance, using)
             if tracker.atomic_saves:
                 db = using or router.db_for_write(type(instance), instance=instance)
                 if not connections[db].in_atomic_block:
                     with transaction.atomic(using=db, savepoint=False):
-                        return save(instance, raw, force_insert, force_update, using,
-                                    update_fields)
-            return save(instance, raw, force_insert, force_update, using, update_fields)
+                        return model_save(instance, *args, **kwargs)
+            return model_save(instance, *args, **kwargs)
 
-        known = save is models.Model.save_base and KNOWN_SAVE_BASE
-        wrapper = django_save_base if known else save_base
         from_db.__doc__ = load.__doc__
         refresh_from_db.__doc__ = refresh.__doc__
-        wrapper.__doc__ = save.__doc__
-        model.from_db = classmethod(from_db)
-        model.refresh_from_db = refresh_from_db
-        model.save_base = wrapper
+        save.__doc__ = model_save.__doc__
+        setattr(model, "from_db", classmethod(from_db))  # noqa: B010 - a method of the model
+        setattr(model, "refresh_from_db", refresh_from_db)  # noqa: B010
+        setattr(model, "save", save)  # noqa: B010
 
     def uninstall(self) -> None:
         for name, original in self._originals.items():

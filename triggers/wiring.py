@@ -7,9 +7,11 @@ connected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.db import models
 from django.db.models import signals
 
 from .choices import ExecutionMode, TriggerEvent, parse_mode
@@ -41,7 +43,7 @@ def _m2m_changed(sender, instance, action, reverse, model, pk_set, using=None, *
     engine.on_m2m(watched, field, instance, action, reverse, pk_set, using)
 
 
-RECEIVERS = {
+RECEIVERS: dict[str, tuple[signals.ModelSignal, Callable[..., Any]]] = {
     "pre_save": (signals.pre_save, engine.on_pre_save),
     "post_save": (signals.post_save, engine.on_post_save),
     "pre_delete": (signals.pre_delete, _pre_delete),
@@ -88,7 +90,7 @@ def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str],
     wanted: set[str] = set()
     if events & {PRE_SAVE, POST_SAVE}:
         wanted.add("post_save")  # always: it refreshes the old values after a save
-        # raw saves (loaddata) bypass the tracker's save_base, so pre_save prepares them
+        # raw saves (loaddata) bypass the tracked save(), so pre_save prepares them
         if PRE_SAVE in events or not settings.TRIGGER_SKIP_RAW:
             wanted.add("pre_save")
     if PRE_DELETE in events:
@@ -111,8 +113,8 @@ def wire(model: type, events: set[TriggerEvent], m2m_fields: set[str],
     _wire_m2m(model, m2m_fields)
 
 
-def _wire_m2m(model: type, fields: set[str]) -> None:
-    wanted = {model._meta.get_field(f).remote_field.through: f for f in fields}
+def _wire_m2m(model: type[models.Model], fields: set[str]) -> None:
+    wanted = {_through(model, f): f for f in fields}
     for through, (owner, _field) in list(_throughs.items()):
         if owner is model and through not in wanted:
             signals.m2m_changed.disconnect(sender=through, dispatch_uid=_uid("m2m", through))
@@ -123,6 +125,16 @@ def _wire_m2m(model: type, fields: set[str]) -> None:
                 _m2m_changed, sender=through, weak=False, dispatch_uid=_uid("m2m", through)
             )
         _throughs[through] = (model, field)
+
+
+def _through(model: type[models.Model], name: str) -> type[models.Model]:
+    """The through model of ``model``'s many-to-many field ``name``."""
+    through: type[models.Model] | None = getattr(
+        model._meta.get_field(name).remote_field, "through", None)
+    if through is None:  # the registry refuses such triggers; a clear error all the same
+        raise TriggerConfigurationError(
+            f"{name!r} is not a many-to-many field of {model._meta.label}.")
+    return through
 
 
 def connected_models() -> dict[type, set[str]]:

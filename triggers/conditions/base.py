@@ -70,11 +70,15 @@ class TriggerCondition:
 
 class _Group(TriggerCondition):
     joiner = ""
+    conditions: tuple[TriggerCondition, ...]
 
     def __init__(self, *conditions: TriggerCondition) -> None:
         flat: list[TriggerCondition] = []
         for condition in conditions:
-            flat.extend(condition.conditions if type(condition) is type(self) else [condition])
+            if isinstance(condition, _Group) and type(condition) is type(self):
+                flat.extend(condition.conditions)
+            else:
+                flat.append(condition)
         self.conditions = tuple(flat)
         self.fields = tuple(f for c in self.conditions for f in c.fields)
         self.uses_user = any(c.uses_user for c in self.conditions)
@@ -106,9 +110,10 @@ class AnyOf(_Group):
 
     def required_changes(self) -> frozenset[str] | None:
         found = [c.required_changes() for c in self.conditions]
-        if not found or any(r is None for r in found):
+        known = [r for r in found if r is not None]
+        if not found or len(known) < len(found):
             return None
-        return frozenset().union(*found)
+        return frozenset().union(*known)
 
     def evaluate(self, context: TriggerContext) -> bool:
         return any(c.evaluate(context) for c in self.conditions)
@@ -140,7 +145,7 @@ class CallableCondition(TriggerCondition):
 
     def description(self) -> str:
         func = self.func
-        return getattr(func, "__doc__", None) or getattr(func, "__name__", repr(func))
+        return str(getattr(func, "__doc__", None) or getattr(func, "__name__", repr(func)))
 
 
 def as_condition(value: Any) -> TriggerCondition:

@@ -108,11 +108,11 @@ def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCond
         if not isinstance(inner, list):
             errors.append(f"{path}.{key}: expected a list of conditions.")
             return None
-        parts = [
+        compiled = [
             _compile(item, model, f"{path}.{key}[{i}]", errors) for i, item in enumerate(inner)
         ]
-        parts = [p for p in parts if p is not None]
-        return AllOf(*parts) if key == "all" else AnyOf(*parts)
+        kept = [p for p in compiled if p is not None]
+        return AllOf(*kept) if key == "all" else AnyOf(*kept)
     return _compile_leaf(spec, model, path, errors)
 
 
@@ -124,8 +124,8 @@ def _compile_leaf(spec: dict, model: Any, path: str, errors: list[str]) -> Trigg
             "'field', 'operator' and 'value' (or is a group 'all', 'any', 'not')."
         )
         return None
-    field_path = spec.get("field")
-    where = f"{path} (field {field_path!r}, operator {spec.get('operator')!r})"
+    field_path = spec.get("field", "")
+    where = f"{path} (field {spec.get('field')!r}, operator {spec.get('operator')!r})"
     if "field" not in spec or "operator" not in spec:
         missing = [k for k in ("field", "operator") if k not in spec]
         errors.append(f"{where}: missing {' and '.join(map(repr, missing))}.")
@@ -193,7 +193,7 @@ def _coerce(field: models.Field, operator: Operator, value: Any) -> tuple[Any, s
     """Convert ``value`` to the field's Python type, or explain why it does not fit."""
     many = operator.value_kind in ("list", "pair")
     items = value if many else [value]
-    converted = []
+    converted: list[Any] = []
     for item in items:
         if item is None:
             converted.append(None)

@@ -211,12 +211,16 @@ class FieldCondition(TriggerCondition):
         else:
             value = _plain(value)
         self.value = value
+        #: The instance's field the condition reads ("" when it reads none: ``data.x``,
+        #: ``user.is_staff``, ...); a change operator always names one.
+        self.field: str = ""
         if found.is_change:
-            self.field = change_field(self.segments)
-            if self.field is None:
+            changed = change_field(self.segments)
+            if changed is None:
                 raise ValueError(change_path_problem(field, self.segments, found.name))
+            self.field = changed
         else:
-            self.field = instance_field(self.segments)
+            self.field = instance_field(self.segments) or ""
         self.fields = (self.field,) if self.field else ()
         self.uses_user = self.segments[0] == "user"
 
@@ -225,7 +229,7 @@ class FieldCondition(TriggerCondition):
 
     def equality_guard(self) -> tuple[str, tuple[Any, ...]] | None:
         name = self.operator.name
-        if name not in ("eq", "in") or self.segments[0] == "old" or self.field is None:
+        if name not in ("eq", "in") or self.segments[0] == "old" or not self.field:
             return None
         if len(self.segments) != (1 if self.segments[0] == self.field else 2):
             return None  # a related object's field: not a value of the instance

@@ -16,6 +16,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 
 from ..choices import TriggerEvent
 from ..context import TriggerContext
@@ -105,7 +106,7 @@ class StoredContext(TriggerContext):
     def previous(self, field: str) -> Any:
         """The value before the change: stored for the fields that changed, the same as now
         for the others."""
-        attname = self._attname(field)
+        _tracker, attname = self._field(field)
         if self._old is not None and attname in self._old:
             return self._old[attname]
         return None if self.created else self.current(field)
@@ -124,14 +125,14 @@ class StoredContext(TriggerContext):
         return model._default_manager.filter(pk=stored_user["pk"]).first()
 
 
-def _tracker(model: type) -> ModelTracker:
+def _tracker(model: type[models.Model]) -> ModelTracker:
     tracker = _trackers.get(model)
     if tracker is None:
         tracker = _trackers[model] = ModelTracker(model)
     return tracker
 
 
-def _decode(model: type, values: dict[str, Any]) -> dict[str, Any]:
+def _decode(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
     """Field values back to Python (``to_python`` of each field); unknown fields dropped."""
     fields = {f.attname: f for f in model._meta.concrete_fields}
     decoded = {}

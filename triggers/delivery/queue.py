@@ -52,7 +52,7 @@ def enqueue(trigger: BaseTrigger, context: TriggerContext) -> TriggerExecution:
     return row
 
 
-def _hand_off(pk: int, time_limit: float) -> None:
+def _hand_off(pk: int, time_limit: float | None) -> None:
     get_backend().submit(pk, 0.0, time_limit)
 
 

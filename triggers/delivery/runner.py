@@ -158,7 +158,8 @@ class Delivery:
         if state is not None and not state.enabled:
             self._record(position, action, started, DeliveryAttempt.Outcome.SKIPPED,
                          error=f"The action is disabled: {state.reason}")
-            return self._advance()
+            self._advance()
+            return None
         self.context.delivery_key = f"msg_{row.key.hex}_{position}" if row.key else None
         number = row.attempts + 1
         begin = time.perf_counter()
@@ -181,14 +182,16 @@ class Delivery:
             if isinstance(result, TriggerResult) and result.message:
                 row.message = str(result.message)[:MAX_TEXT]
             self._succeeded(position, state)
-            return self._advance()
+            self._advance()
+            return None
         error = _error(failure, trace)
         if isinstance(failure, ActionGone):
             self._record(position, action, started, DeliveryAttempt.Outcome.GONE, duration,
                          status_code, response, error, number=number)
             self._disable(position, f"Gone: {error}")
             self.gone.append(f"action {position} ({action.description()}) disabled: {error}")
-            return self._advance()
+            self._advance()
+            return None
         self._record(position, action, started, DeliveryAttempt.Outcome.FAILED, duration,
                      status_code, response, error, number=number)
         self._failed(position, state, error)

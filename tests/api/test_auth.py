@@ -9,7 +9,7 @@ from django.test import Client
 
 from tests.api.conftest import NEW_TRIGGER, key_client, staff_client
 from triggers.api import auth, keys
-from triggers.api.rpc import FUNCTIONS
+from triggers.api.operations import FUNCTIONS
 from triggers.models import TriggerAPIKey
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,6 @@ the seed 004 endpoints (``/rest/v1/triggers/status/`` and friends) and PostgREST
 collections and functions (``/rest/v1/triggers``, ``/rest/v1/trigger_executions``,
 ``/rest/v1/trigger_audit``, ``/rest/v1/rpc/<name>``), so that Supabase clients work unchanged.
 
-- ``keys``: API keys, stored hashed (no DRF needed: the admin and the command use it);
-- ``admin``: the admin for keys;
 - ``errors``: every error as ``{code, message, details, hint}``, and its OpenAPI responses;
 - ``auth``: API keys and staff sessions, deny by default, the API's permissions;
 - ``prefer``: the ``Prefer`` header, and what ``tx=rollback`` does to a request;
@@ -20,5 +18,6 @@ collections and functions (``/rest/v1/triggers``, ``/rest/v1/trigger_executions`
 - ``schema`` and ``spectacular``: the OpenAPI document and the Swagger UI;
 - ``urls``: the URLconf to include.
 
-Only this package imports DRF; ``keys`` and ``admin`` work without it.
+Only this package imports DRF. The API keys it checks are made and stored by
+``triggers.apikeys`` (used by the admin and the command too, without DRF).
 """

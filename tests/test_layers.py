@@ -35,6 +35,7 @@ LAYERS = {
     # services
     "triggers.definitions": 4, "triggers.delivery": 4, "triggers.config": 4,
     "triggers.dryrun": 4, "triggers.monitoring": 4, "triggers.dashboard": 4,
+    "triggers.apikeys": 4,
     # surfaces
     "triggers.admin": 5, "triggers.api": 5, "triggers.management": 5, "triggers.apps": 5,
     "triggers.checks": 5, "triggers.tasks": 5, "triggers.testing": 5,

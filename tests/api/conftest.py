@@ -9,8 +9,8 @@ from django.test import Client
 
 from tests.factories import UserFactory
 from tests.testapp.models import Article
+from triggers import apikeys as keys
 from triggers import definitions
-from triggers.api import keys
 from triggers.base.trigger_base import BaseTrigger
 from triggers.registry import trigger_registry
 

@@ -8,8 +8,9 @@ import pytest
 from django.test import Client
 
 from tests.api.conftest import NEW_TRIGGER, key_client, staff_client
-from triggers.api import auth, keys
-from triggers.api.rpc import FUNCTIONS
+from triggers import apikeys as keys
+from triggers.api import auth
+from triggers.api.operations import FUNCTIONS
 from triggers.models import TriggerAPIKey
 
 pytestmark = pytest.mark.django_db

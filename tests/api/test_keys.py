@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from tests.api.conftest import staff_client
 from tests.factories import UserFactory
-from triggers.api import keys
+from triggers import apikeys as keys
 from triggers.models import TriggerAPIKey
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_keys_admin_and_command_need_no_drf():
         "'django.contrib.contenttypes', 'django.contrib.sessions', 'django.contrib.messages', "
         "'triggers'], DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', "
         "'NAME': ':memory:'}}, DEFAULT_AUTO_FIELD='django.db.models.BigAutoField'); "
-        "django.setup(); import triggers.admin, triggers.api.keys; "
+        "django.setup(); import triggers.admin, triggers.apikeys; "
         "from django.core.management import load_command_class; "
         "load_command_class('triggers', 'triggers'); "
         "assert 'rest_framework' not in sys.modules, 'DRF imported'; print('ok')"

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
 
-from triggers.api.rpc import FUNCTIONS
+from triggers.api.operations import FUNCTIONS
 
 pytestmark = pytest.mark.django_db
 

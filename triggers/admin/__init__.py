@@ -7,12 +7,12 @@ log, the audit trail and a dashboard. Importing this package registers them with
 - ``pages``: the Test, Run now, All triggers and dashboard pages;
 - ``logs``: the read-only execution log (attempts, replay), disabled actions, audit trail;
 - ``switches``: the stored enable/disable flags;
-- API keys: ``triggers.api.admin``.
+- ``apikeys``: the API keys (make, list, revoke).
 
 See ``docs/admin.md``.
 """
 
-from ..api.admin import TriggerAPIKeyAdmin  # the API keys (no DRF needed)
+from .apikeys import TriggerAPIKeyAdmin  # the API keys (no DRF needed)
 from .definitions import ActionInline, TriggerDefinitionAdmin
 from .logs import ActionStateAdmin, TriggerAuditAdmin, TriggerExecutionAdmin
 from .switches import TriggerSwitchAdmin

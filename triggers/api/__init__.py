@@ -5,19 +5,19 @@ the seed 004 endpoints (``/rest/v1/triggers/status/`` and friends) and PostgREST
 collections and functions (``/rest/v1/triggers``, ``/rest/v1/trigger_executions``,
 ``/rest/v1/trigger_audit``, ``/rest/v1/rpc/<name>``), so that Supabase clients work unchanged.
 
-- ``keys``: API keys, stored hashed (no DRF needed: the admin and the command use it);
-- ``admin``: the admin for keys;
-- ``errors``: every error as ``{code, message, details, hint}``;
+- ``errors``: every error as ``{code, message, details, hint}``, and its OpenAPI responses;
 - ``auth``: API keys and staff sessions, deny by default, the API's permissions;
-- ``views``: the base view (auth, JSON, errors set per view, not by project defaults);
-- ``grammar``: the PostgREST query language (filters, select, order, ranges, Prefer);
-- ``tables``: the collections' columns and how filter values are read;
-- ``query``: that language applied to a queryset or to rows in memory;
-- ``commands``: what the endpoints do, shared by both surfaces;
+- ``prefer``: the ``Prefer`` header, and what ``tx=rollback`` does to a request;
+- ``views``: the base view (auth, JSON, errors set per view, not by project defaults; the
+  transaction ``Prefer: tx=rollback`` undoes);
 - ``serializers``: request and response bodies;
-- ``endpoints``: the seed 004 endpoints; ``resources``: the collections; ``rpc``: functions;
+- ``commands``: what the operations do;
+- ``operations``: the table of operations, each declared once with its seed endpoint and its
+  ``rpc`` function; ``surfaces``: the views of both, made from that table;
+- ``postgrest``: the collections, with the PostgREST query language;
 - ``schema`` and ``spectacular``: the OpenAPI document and the Swagger UI;
 - ``urls``: the URLconf to include.
 
-Only this package imports DRF; ``keys`` and ``admin`` work without it.
+Only this package imports DRF. The API keys it checks are made and stored by
+``triggers.apikeys`` (used by the admin and the command too, without DRF).
 """

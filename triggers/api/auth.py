@@ -21,7 +21,7 @@ from django.middleware.csrf import REASON_CSRF_TOKEN_MISSING, REASON_NO_CSRF_COO
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.authentication import CSRFCheck
 
-from . import keys
+from .. import apikeys
 
 VIEW_TRIGGERS = "triggers.view_triggerdefinition"
 VIEW_EXECUTIONS = "triggers.view_triggerexecution"
@@ -96,10 +96,10 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "The apikey header and the Authorization bearer differ; send the same key in "
                 "both, or only one of them.")
-        row, why = keys.find_key(header or bearer or "")
+        row, why = apikeys.find_key(header or bearer or "")
         if row is None:
             raise exceptions.AuthenticationFailed(why)
-        keys.touch(row)
+        apikeys.touch(row)
         return KeyUser(row), row
 
     def authenticate_header(self, request: Any) -> str:

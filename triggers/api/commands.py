@@ -1,6 +1,6 @@
-"""What the API does, shared by the seed 004 endpoints and the ``rpc`` functions. Each function
-takes checked arguments and the acting user, returns JSON-ready data, and raises ``APIError``
-for anything the caller must fix.
+"""What the API's operations do (``operations`` says where each answers). Each function takes
+checked arguments and, where it matters, the acting user; it returns JSON-ready data and raises
+``APIError`` for anything the caller must fix.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..exceptions import TriggerVeto, UnknownModel
 from ..registry import resolve_model, trigger_registry
 from ..switches import switches
 from ..trigger import BaseTrigger
-from .errors import APIError, conflict, invalid, not_found
+from .errors import APIError, conflict, invalid, not_found, storing
 
 LOG_FIELDS = ("id", "trigger_name", "event", "model", "object_pk", "status", "mode",
               "started_at", "duration_ms", "message", "error", "chain_id", "depth",
@@ -25,6 +25,7 @@ LOG_FIELDS = ("id", "trigger_name", "event", "model", "object_pk", "status", "mo
 
 
 def trigger_or_404(name: str) -> BaseTrigger:
+    """The trigger called ``name``, or 404 TRG404."""
     try:
         return trigger_registry[name]
     except KeyError:
@@ -43,7 +44,23 @@ def trigger_row(trigger: BaseTrigger, figures: dict[str, Any] | None = None) -> 
             "execution_stats": figures.get(trigger.name, stats.EMPTY)}
 
 
+def system_status() -> dict[str, Any]:
+    """The system's status and statistics."""
+    return monitoring.get_system_status()
+
+
+def metrics() -> dict[str, Any]:
+    """Performance metrics, overall and per trigger."""
+    return monitoring.get_trigger_performance_metrics()
+
+
+def health() -> dict[str, Any]:
+    """The registry's health check."""
+    return trigger_registry.health_check()
+
+
 def details(name: str) -> dict[str, Any]:
+    """A trigger's row with its definition (secrets masked) and its last executions."""
     from ..models import TriggerDefinition, TriggerExecution
 
     trigger = trigger_or_404(name)
@@ -60,6 +77,7 @@ def details(name: str) -> dict[str, Any]:
 def list_triggers(*, enabled_only: bool = False, source: str | None = None,
                   event: str | None = None, model: str | None = None,
                   priority: str | None = None) -> dict[str, Any]:
+    """Every trigger, or those matching the filters (case-insensitive)."""
     rows = monitoring.list_all_triggers(enabled_only=enabled_only)["triggers"]
     wanted = {"source": source, "event": event, "model": model, "priority": priority}
     for key, value in wanted.items():
@@ -69,6 +87,7 @@ def list_triggers(*, enabled_only: bool = False, source: str | None = None,
 
 
 def toggle(name: str, enabled: bool | None, actor: Any) -> dict[str, Any]:
+    """Enable or disable trigger ``name`` (``None``: flip it), audited as ``actor``."""
     trigger_or_404(name)
     was = trigger_registry.is_enabled(name)
     wanted = (not was) if enabled is None else enabled
@@ -77,6 +96,7 @@ def toggle(name: str, enabled: bool | None, actor: Any) -> dict[str, Any]:
 
 
 def set_engine(enabled: bool | None) -> dict[str, Any]:
+    """Enable or disable the engine (``None``: flip it)."""
     was = engine.enabled
     wanted = (not was) if enabled is None else enabled
     if wanted != was:
@@ -162,19 +182,16 @@ def execute(name: str, *, model: str | None = None, instance_id: str | None = No
 
 
 def export_config(include_code: bool = True) -> dict[str, Any]:
+    """The configuration document."""
     return config.export_document(include_code=include_code)
 
 
 def import_config(document: Any, *, validate_only: bool = False, prune: bool = False,
                   actor: Any = None) -> dict[str, Any]:
-    try:
-        with transaction.atomic():
-            report = config.import_document(document, dry_run=validate_only, prune=prune,
-                                            actor=actor)
-    except (DatabaseError, OverflowError) as exc:
-        raise invalid(f"The document could not be stored: {exc}",
-                      hint="A number is probably too large for its column; use a smaller "
-                           "one.") from None
+    """Import a configuration document, or only check it; 400 TRG101 when it has errors."""
+    with storing("The document"):
+        report = config.import_document(document, dry_run=validate_only, prune=prune,
+                                        actor=actor)
     if report.errors:
         count = len(report.errors)
         raise APIError(400, "TRG101",
@@ -187,6 +204,7 @@ def import_config(document: Any, *, validate_only: bool = False, prune: bool = F
 
 def logs(*, trigger: str | None = None, status: str | None = None, since: Any = None,
          until: Any = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    """A page of the execution log, newest first, with the total."""
     from ..models import TriggerExecution
 
     rows = TriggerExecution.objects.all()
@@ -203,10 +221,12 @@ def logs(*, trigger: str | None = None, status: str | None = None, since: Any = 
 
 
 def emit(event_type: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Emit a custom event; how many triggers it matched."""
     return {"event_type": event_type, "triggers": engine.emit(event_type, data or {})}
 
 
 def replay(execution_id: int, actor: Any = None) -> dict[str, Any]:
+    """Deliver a dead or failed execution again; 404 or 409 when it cannot be."""
     from ..delivery import replay as replay_execution
     from ..models import TriggerExecution
 

@@ -15,11 +15,14 @@ than ``max-affected``, ``PGRST202`` an unknown function, ``PGRST205`` an unknown
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
-from rest_framework import exceptions
+from django.db import DatabaseError, transaction
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 logger = logging.getLogger("triggers.api")
@@ -56,17 +59,51 @@ def invalid(message: str, details: Any = None, hint: str | None = None) -> APIEr
 
 
 def not_found(message: str, hint: str | None = None) -> APIError:
+    """No such trigger or execution: 404 TRG404."""
     return APIError(404, "TRG404", message, hint=hint)
 
 
 def conflict(message: str, hint: str | None = None, code: str = "TRG409") -> APIError:
+    """A request the object's state does not allow: 409."""
     return APIError(409, code, message, hint=hint)
 
 
+@contextmanager
+def storing(what: str) -> Iterator[None]:
+    """A transaction whose database errors are answered 400 TRG100: ``what`` could not be
+    stored (a number too large for its column, usually)."""
+    try:
+        with transaction.atomic():
+            yield
+    except (DatabaseError, OverflowError) as exc:
+        raise invalid(f"{what} could not be stored: {exc}",
+                      hint="A number is probably too large for its column; use a smaller "
+                           "one.") from None
+
+
 def error_response(error: APIError) -> Response:
+    """``error`` as a DRF response."""
     response = Response(error.body(), status=error.status_code, headers=error.headers)
     response.content_type = CONTENT_TYPE
     return response
+
+
+def json_response(error: APIError) -> JsonResponse:
+    """``error`` as a plain Django response, for the URLconf's fallback outside DRF."""
+    return JsonResponse(error.body(), status=error.status_code, content_type=CONTENT_TYPE,
+                        json_dumps_params={"ensure_ascii": False})
+
+
+class ErrorBody(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField(allow_null=True)
+    hint = serializers.CharField(allow_null=True)
+
+
+def error_responses(*statuses: int) -> dict[int, type[ErrorBody]]:
+    """The OpenAPI responses of a view's errors: 400, 401, 403 and ``statuses``."""
+    return {status: ErrorBody for status in sorted({400, 401, 403, *statuses})}
 
 
 AUTH_HINT = ("Send an API key as the apikey header (or Authorization: Bearer <key>), or log in "
@@ -146,5 +183,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return response
 
 
-__all__ = ["APIError", "bad_query", "conflict", "error_response", "exception_handler",
-           "invalid", "not_found"]
+__all__ = ["APIError", "ErrorBody", "bad_query", "conflict", "error_response",
+           "error_responses", "exception_handler", "invalid", "json_response", "not_found",
+           "storing"]

@@ -18,6 +18,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.renderers import TemplateHTMLRenderer
+from rest_framework.views import APIView
 
 from .auth import AUTHENTICATION_CLASSES, Authenticated
 from .errors import exception_handler
@@ -49,49 +50,39 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
                 "description": "A staff user's session (log in to the admin)."}
 
 
-class SchemaView(SpectacularAPIView):
+class DocumentView(APIView):
+    """What the document's views share: any key or staff session, errors answered as JSON in
+    the API's error shape, and no place in the document itself."""
+
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = (Authenticated,)
+    content_negotiation_class = Negotiation
+    schema = AutoSchema()
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    @document(exclude=True)
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Any:
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+
+class SchemaView(DocumentView, SpectacularAPIView):
     renderer_classes = [OpenApiJsonRenderer, OpenApiJsonRenderer2, OpenApiYamlRenderer,
                         OpenApiYamlRenderer2]
-    content_negotiation_class = Negotiation
     custom_settings = SPECTACULAR_SETTINGS
     urlconf = None
-    schema = AutoSchema()
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
-
-    @document(exclude=True)
-    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().get(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Any:
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
 
 
-class SwaggerView(SpectacularSwaggerView):
-    authentication_classes = AUTHENTICATION_CLASSES
-    permission_classes = (Authenticated,)
+class SwaggerView(DocumentView, SpectacularSwaggerView):
     renderer_classes = [TemplateHTMLRenderer]
-    content_negotiation_class = Negotiation
     url_name = "triggers-api:schema"
-    schema = AutoSchema()
     title = SPECTACULAR_SETTINGS["TITLE"]
-
-    def get_exception_handler(self) -> Any:
-        return exception_handler
-
-    @document(exclude=True)
-    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        return super().get(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Any:
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
 
     @staticmethod
     def _swagger_ui_resource(filename: str) -> str:

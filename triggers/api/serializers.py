@@ -1,5 +1,5 @@
-"""Request bodies (checked: unknown keys are errors, as in the configuration document) and
-response bodies (for the OpenAPI document)."""
+"""Request bodies and the seed endpoints' query strings (checked: unknown keys are errors, as
+in the configuration document) and response bodies (for the OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ..choices import ExecutionStatus, TriggerEvent
+from ..choices import ExecutionStatus, TriggerEvent, TriggerPriority
+from .errors import APIError
+from .postgrest.tables import parse_time
 
 
 class Body(serializers.Serializer):
@@ -114,14 +116,55 @@ class ConfigDocument(serializers.Serializer):
     triggers = serializers.ListField(child=serializers.DictField(), help_text="The triggers.")
 
 
+# Query strings of the seed 004 endpoints -----------------------------------------------------
+
+
+class ListQuery(Body):
+    enabled_only = serializers.BooleanField(default=False,
+                                            help_text="Only the enabled triggers.")
+    source = serializers.ChoiceField(choices=["code", "database"], required=False)
+    event = serializers.CharField(required=False, max_length=32)
+    model = serializers.CharField(required=False, max_length=200,
+                                  help_text="app_label.Model, case-insensitive.")
+    priority = serializers.ChoiceField(choices=list(TriggerPriority.values), required=False)
+
+
+class LogsQuery(Body):
+    trigger = serializers.CharField(required=False, max_length=200,
+                                    help_text="Only this trigger's executions.")
+    status = serializers.ChoiceField(choices=list(ExecutionStatus.values), required=False)
+    since = serializers.CharField(required=False, help_text="ISO 8601; from this time on.")
+    until = serializers.CharField(required=False, help_text="ISO 8601; before this time.")
+    limit = serializers.IntegerField(default=50, min_value=1, max_value=1000)
+    offset = serializers.IntegerField(default=0, min_value=0, max_value=2**31)
+
+    def validate_since(self, value: str) -> Any:
+        return _time(value, "since")
+
+    def validate_until(self, value: str) -> Any:
+        return _time(value, "until")
+
+
+def _time(value: str, name: str) -> Any:
+    try:
+        return parse_time(value, name)
+    except APIError:
+        raise serializers.ValidationError(
+            f"{value!r} is not a time; give ISO 8601, e.g. 2024-05-01T12:00:00Z.") from None
+
+
+class ExportQuery(Body):
+    include_code = serializers.BooleanField(default=True)
+
+
+class ImportQuery(Body):
+    validate_only = serializers.BooleanField(
+        default=False, help_text="Check and report, write nothing (as Prefer: tx=rollback).")
+    prune = serializers.BooleanField(
+        default=False, help_text="Delete the database triggers the document does not name.")
+
+
 # Responses ---------------------------------------------------------------------------------
-
-
-class ErrorBody(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    details = serializers.JSONField(allow_null=True)
-    hint = serializers.CharField(allow_null=True)
 
 
 class Stats(serializers.Serializer):

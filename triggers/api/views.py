@@ -1,5 +1,6 @@
 """The base of every API view: authentication, permissions, JSON in and out and the error
-handler are set here, on the views, so the project's DRF defaults change none of them."""
+handler are set here, on the views, so the project's DRF defaults change none of them. Here too:
+the ``Prefer`` header, and the one transaction that ``Prefer: tx=rollback`` undoes."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rest_framework.views import APIView
 from ..switches import switches
 from .auth import AUTHENTICATION_CLASSES, TriggerPermission
 from .errors import bad_query, exception_handler
-from .grammar import Prefer, parse_prefer
+from .prefer import Prefer, Rollback, parse_prefer
 
 SINGULAR = "application/vnd.pgrst.object+json"
 
@@ -96,6 +97,30 @@ class TriggerAPIView(APIView):
             response["Preference-Applied"] = ", ".join(prefer.applied)
         return response
 
+    @contextmanager
+    def tx(self, rollback: Rollback = Rollback.TRANSACTION) -> Iterator[bool]:
+        """The block in a transaction, kept or not as ``Prefer: tx`` asks and ``rollback``
+        allows; yields whether the block must dry-run itself.
+
+        Unless ``rollback`` is ``NEVER``, ``tx`` is recorded as applied. An error rolls the
+        transaction back too; then, as after ``tx=rollback``, the per-process switch cache is
+        dropped, since it may have seen a change that was not kept.
+        """
+        asked = rollback is not Rollback.NEVER and self.prefer().apply("tx") == "rollback"
+        undo = asked and rollback is Rollback.TRANSACTION
+        try:
+            with transaction.atomic():
+                try:
+                    yield asked and rollback is Rollback.DRY_RUN
+                finally:
+                    if undo:
+                        transaction.set_rollback(True)
+        except BaseException:
+            switches.clear_cache()
+            raise
+        if undo:
+            switches.clear_cache()
+
     @property
     def singular(self) -> bool:
         return SINGULAR in self.request.headers.get("Accept", "")
@@ -110,22 +135,3 @@ def document(**kwargs: Any) -> Callable[[Any], Any]:
         return extend_schema(**kwargs)(method)
 
     return decorator
-
-
-@contextmanager
-def rolled_back(rollback: bool) -> Iterator[None]:
-    """A transaction, rolled back at the end when ``rollback`` (``Prefer: tx=rollback``) or
-    on an error; the per-process switch cache is then dropped, since it may have seen a change
-    that was not kept."""
-    try:
-        with transaction.atomic():
-            try:
-                yield
-            finally:
-                if rollback:
-                    transaction.set_rollback(True)
-    except BaseException:
-        switches.clear_cache()
-        raise
-    if rollback:
-        switches.clear_cache()

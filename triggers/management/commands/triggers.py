@@ -244,7 +244,7 @@ class Command(BaseCommand):
                                                           "the whole key.")
 
     def handle_apikey(self, **options: Any) -> None:
-        from ...api import keys
+        from ... import apikeys as keys
         from ...models import TriggerAPIKey
 
         action = options["apikey_action"]

@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from .errors import APIError
+from ..errors import APIError
 
 TEXT, INT, FLOAT, BOOL, DATETIME, UUID, JSON = (
     "text", "integer", "float", "boolean", "timestamptz", "uuid", "json")
@@ -192,14 +192,14 @@ TRIGGERS = Table(
 
 
 def executions_table() -> Table:
-    from ..models import TriggerExecution
+    from ...models import TriggerExecution
 
     return model_table("trigger_executions", TriggerExecution,
                        "The execution log: one row per run of a trigger.")
 
 
 def audit_table() -> Table:
-    from ..models import TriggerAudit
+    from ...models import TriggerAudit
 
     return model_table("trigger_audit", TriggerAudit,
                        "Who changed which trigger, when and how.")

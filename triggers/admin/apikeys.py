@@ -18,8 +18,8 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .. import apikeys
 from ..models import TriggerAPIKey
-from . import keys
 
 CREATED_PAGE = """{% extends "admin/base_site.html" %}{% load i18n %}
 {% block breadcrumbs %}<div class="breadcrumbs"><a href="{% url 'admin:index' %}">
@@ -74,7 +74,7 @@ class TriggerAPIKeyAdmin(admin.ModelAdmin):
         ):
             raise PermissionDenied("Only superusers may make read-write API keys.")
         if not change:
-            obj.prefix, obj.hashed_key, key = keys.new_key()
+            obj.prefix, obj.hashed_key, key = apikeys.new_key()
             obj.created_by = request.user
             request._new_api_key = key  # shown once by response_add, never stored
         super().save_model(request, obj, form, change)
@@ -91,6 +91,6 @@ class TriggerAPIKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke_keys(self, request: HttpRequest, queryset: Any) -> None:
-        done = sum(keys.revoke(row) for row in queryset)
+        done = sum(apikeys.revoke(row) for row in queryset)
         self.message_user(request, ngettext("Revoked %d key.", "Revoked %d keys.", done) % done,
                           messages.SUCCESS)

@@ -42,7 +42,7 @@ def check_secret(secret: str, hashed: str) -> bool:
 
 def new_key() -> tuple[str, str, str]:
     """``(prefix, hashed key, key)`` for a new key (the prefix is unused so far)."""
-    from ..models import TriggerAPIKey
+    from .models import TriggerAPIKey
 
     while True:
         prefix = secrets.token_hex(6)
@@ -54,7 +54,7 @@ def new_key() -> tuple[str, str, str]:
 
 def create_key(name: str, *, read_only: bool = False, created_by: Any = None) -> tuple[Any, str]:
     """Make a key: ``(row, key)``. The key itself is not stored; show it to the user now."""
-    from ..models import TriggerAPIKey
+    from .models import TriggerAPIKey
 
     name = (name or "").strip()
     if not name:
@@ -79,7 +79,7 @@ def split_key(key: str) -> tuple[str, str] | None:
 
 def find_key(key: str) -> tuple[Any, str]:
     """``(row, "")`` for a valid, unrevoked key, else ``(None, why)``."""
-    from ..models import TriggerAPIKey
+    from .models import TriggerAPIKey
 
     parts = split_key(key)
     if parts is None:

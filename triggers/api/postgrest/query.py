@@ -28,7 +28,7 @@ from django.db.models.lookups import (
     Lookup,
 )
 
-from .errors import APIError, bad_query
+from ..errors import APIError, bad_query
 from .grammar import Column, Condition, Logic, Ordering, Selected
 from .tables import BOOL, JSON, TEXT, Table, coerce, json_text, json_value, walk
 

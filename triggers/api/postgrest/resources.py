@@ -12,25 +12,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import DatabaseError, transaction
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from .. import definitions, stats
-from ..registry import trigger_registry
-from . import auth, commands
-from . import serializers as s
-from .errors import APIError, invalid
+from ... import definitions, stats
+from ...registry import trigger_registry
+from .. import auth, commands
+from .. import serializers as s
+from ..errors import APIError, error_responses, invalid, storing
+from ..views import SINGULAR, TriggerAPIView, document
 from .grammar import Column, Ordering, parse_filters, parse_order, parse_select, parse_window
 from .query import columns_needed, matches, order_by, project, sort_rows, to_q
 from .tables import TRIGGERS, Table, audit_table, executions_table
-from .views import SINGULAR, TriggerAPIView, document, rolled_back
 
 #: The most rows one response holds (PostgREST's db-max-rows); page with limit/offset.
 MAX_ROWS = 1000
 TAG = ["PostgREST collections"]
-ERRORS = {400: s.ErrorBody, 401: s.ErrorBody, 403: s.ErrorBody, 406: s.ErrorBody,
-          416: s.ErrorBody}
+ERRORS = error_responses(406, 416)
+WRITE_ERRORS = error_responses(406, 409)
 HEADERS = [
     OpenApiParameter("Range", str, OpenApiParameter.HEADER,
                      description="Rows first-last, e.g. 0-19 (with Range-Unit: items)."),
@@ -124,8 +123,7 @@ def _one(count: int) -> None:
 
 
 def _schema(table: Table, **kwargs: Any) -> Any:
-    return document(tags=TAG, parameters=[*_column_params(table), *QUERY, *HEADERS],
-                         **kwargs)
+    return document(tags=TAG, parameters=[*_column_params(table), *QUERY, *HEADERS], **kwargs)
 
 
 class ExecutionsView(Collection):
@@ -150,10 +148,6 @@ class AuditView(Collection):
         200: s.AuditRow(many=True), 206: s.AuditRow(many=True), **ERRORS})
     def get(self, request: Any) -> Response:
         return super().get(request)
-
-
-WRITE_ERRORS = {400: s.ErrorBody, 401: s.ErrorBody, 403: s.ErrorBody, 406: s.ErrorBody,
-                409: s.ErrorBody}
 
 
 class TriggersView(Collection):
@@ -241,8 +235,8 @@ class TriggersView(Collection):
         return response
 
     @document(tags=TAG, summary="Enable or disable triggers, or change database triggers",
-                   request=s.TriggerRow, parameters=[*_column_params(TRIGGERS), *HEADERS],
-                   responses={200: s.TriggerRow(many=True), 204: None, **WRITE_ERRORS})
+              request=s.TriggerRow, parameters=[*_column_params(TRIGGERS), *HEADERS],
+              responses={200: s.TriggerRow(many=True), 204: None, **WRITE_ERRORS})
     def patch(self, request: Any) -> Response:
         changes = request.data
         if not isinstance(changes, dict) or not changes:
@@ -255,8 +249,7 @@ class TriggersView(Collection):
                            hint="Change enabled, or the definition keys of a database trigger: "
                                 f"{', '.join(k for k in definitions.SPEC_KEYS if k != 'name')}.")
         _filters, rows = self._write_rows(request)
-        rollback = self.prefer().apply("tx") == "rollback"
-        with rolled_back(rollback):
+        with self.tx():
             if set(changes) == {"enabled"}:
                 if not isinstance(changes["enabled"], bool):
                     raise invalid("enabled: give true or false.")
@@ -269,7 +262,7 @@ class TriggersView(Collection):
 
     def _change(self, row: dict[str, Any], changes: dict[str, Any], actor: Any
                 ) -> dict[str, Any]:
-        from ..models import TriggerDefinition
+        from ...models import TriggerDefinition
 
         if row["source"] != "database":
             raise invalid(f"{row['name']!r} is defined in code; only its enabled column can "
@@ -284,12 +277,8 @@ class TriggersView(Collection):
     def _saved(self, spec: dict[str, Any], actor: Any, action: str | None = None
                ) -> dict[str, Any]:
         try:
-            with transaction.atomic():
+            with storing(f"The definition of {spec.get('name')!r}"):
                 definitions.save_spec(spec, actor=actor, action=action)
-        except (DatabaseError, OverflowError) as exc:
-            raise invalid(f"The definition of {spec.get('name')!r} could not be stored: {exc}",
-                          hint="A number is probably too large for its column; use a "
-                               "smaller one.") from None
         except definitions.InvalidDefinition as exc:
             name = spec.get("name") if isinstance(spec, dict) else None
             raise invalid(f"The definition of {name!r} is not valid: {exc.problems[0]}",
@@ -303,10 +292,10 @@ class TriggersView(Collection):
                 "execution_stats": stats.EMPTY}
 
     @document(tags=TAG, summary="Create database triggers (one object or a list)",
-                   request=s.ConfigDocument, parameters=HEADERS,
-                   responses={201: s.TriggerRow(many=True), **WRITE_ERRORS})
+              request=s.ConfigDocument, parameters=HEADERS,
+              responses={201: s.TriggerRow(many=True), **WRITE_ERRORS})
     def post(self, request: Any) -> Response:
-        from ..models import TriggerDefinition
+        from ...models import TriggerDefinition
 
         body = request.data
         specs = body if isinstance(body, list) else [body]
@@ -321,11 +310,10 @@ class TriggersView(Collection):
         if len(set(names)) != len(names):
             raise invalid("Two definitions in the body have the same name; names are unique.")
         resolution = self.prefer().apply("resolution")
-        rollback = self.prefer().apply("tx") == "rollback"
         if self.singular:
             _one(len(specs))
         created = []
-        with rolled_back(rollback):
+        with self.tx():
             for spec in specs:
                 name = spec["name"].strip()
                 existing = trigger_registry.get(name)
@@ -343,10 +331,10 @@ class TriggersView(Collection):
         return self.write_response(created, created=True)
 
     @document(tags=TAG, summary="Delete database triggers",
-                   parameters=[*_column_params(TRIGGERS), *HEADERS],
-                   responses={200: s.TriggerRow(many=True), 204: None, **WRITE_ERRORS})
+              parameters=[*_column_params(TRIGGERS), *HEADERS],
+              responses={200: s.TriggerRow(many=True), 204: None, **WRITE_ERRORS})
     def delete(self, request: Any) -> Response:
-        from ..models import TriggerDefinition
+        from ...models import TriggerDefinition
 
         _filters, rows = self._write_rows(request)
         code = [row["name"] for row in rows if row["source"] != "database"]
@@ -354,10 +342,14 @@ class TriggersView(Collection):
             raise invalid(f"{code[0]!r} is defined in code and cannot be deleted here.",
                           hint="Remove it from the code, or disable it with PATCH "
                                '{"enabled": false}; filter with source=eq.database.')
-        rollback = self.prefer().apply("tx") == "rollback"
-        with rolled_back(rollback):
+        with self.tx():
             for row in rows:
                 stored = TriggerDefinition.objects.filter(name=row["name"]).first()
                 if stored is not None:
                     definitions.delete_row(stored, request.user)
         return self.write_response(rows)
+
+
+#: The collections by name, as the URLconf mounts them.
+COLLECTIONS = {"triggers": TriggersView, "trigger_executions": ExecutionsView,
+               "trigger_audit": AuditView}

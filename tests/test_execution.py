@@ -342,3 +342,36 @@ def test_fixture_loading_reads_no_old_values():
                if q["sql"].startswith("SELECT") and "testapp_article" in q["sql"]
                and "setval" not in q["sql"]]  # PostgreSQL's sequence reset after loaddata
     assert selects == []  # triggers read nothing for fixture rows
+
+
+@pytest.mark.django_db
+def test_the_engine_knows_whether_each_thread_is_in_a_transaction():
+    """``in_atomic_block`` keeps each thread's connection (asked once), and asks again when a
+    connection is opened in the thread: its answer is Django's, inside and outside atomic()."""
+    import threading
+
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from triggers.engine import in_atomic_block
+
+    assert in_atomic_block(None) is connection.in_atomic_block
+    with transaction.atomic():
+        assert in_atomic_block("default") is True
+        with transaction.atomic():
+            assert in_atomic_block(None) is True
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(in_atomic_block("default")))
+    worker.start()
+    worker.join()
+    assert seen == [False]  # the other thread's own connection, in autocommit
+
+    class StandIn:
+        in_atomic_block = "stale"
+
+    from triggers import engine as engine_module
+
+    engine_module._connections.by_alias["default"] = StandIn()
+    assert in_atomic_block("default") == "stale"  # the cache is used...
+    connection_created.send(sender=type(connection), connection=connection)
+    assert in_atomic_block("default") is connection.in_atomic_block  # ...and forgotten

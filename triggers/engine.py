@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.signals import connection_created
 
 from . import execution_log
 from .actions.base import TriggerResult
@@ -68,9 +70,35 @@ class Config:
     quiet: bool
 
 
+class _Connections(threading.local):
+    """This thread's database connections by alias, as ``connections[alias]`` gave them.
+
+    Django keeps one connection object per thread and alias for the thread's life;
+    ``connections[alias]`` finds it through asgiref's ``Local``, which costs a firing save
+    about 1.5% on SQLite (``make bench``). The engine asks it once per thread and alias, and
+    forgets its answers whenever a connection is opened in the thread or ``DATABASES``
+    changes, so a replaced connection object is looked up again.
+    """
+
+    def __init__(self) -> None:
+        self.by_alias: dict[str, Any] = {}
+
+
+_connections = _Connections()
+
+
 def in_atomic_block(alias: str | None) -> bool:
     """Whether the connection ``alias`` is inside ``transaction.atomic()``."""
-    return connections[alias or DEFAULT_DB_ALIAS].in_atomic_block
+    alias = alias or DEFAULT_DB_ALIAS
+    known = _connections.by_alias
+    connection = known.get(alias)
+    if connection is None:
+        connection = known[alias] = connections[alias]
+    return connection.in_atomic_block
+
+
+def _forget_connections(**kwargs: Any) -> None:
+    _connections.by_alias = {}
 
 
 class TriggerEngine:
@@ -240,10 +268,12 @@ class TriggerEngine:
         """Whether ``trigger`` may not fire now: inside ``disabled()`` or ``ignore(name)``, or
         the engine's or the trigger's switch is off (``now``: the event's time)."""
         name = trigger.name
-        ignored = ignored_names()
-        if name in ignored:
+        if name in ignored_names():
             return True
-        states = switches.states(now)
+        if switches.fresh_from <= now < switches.fresh_until:
+            states = switches.cached  # no call while the copy is fresh
+        else:
+            states = switches.states(now)
         return not (states.get(ENGINE_SWITCH, True) and states.get(name, trigger.enabled))
 
     def _matches(self, trigger: BaseTrigger, context: TriggerContext, mode: ExecutionMode,
@@ -299,13 +329,14 @@ class TriggerEngine:
     def _fire_inline(self, trigger: BaseTrigger, context: TriggerContext) -> None:
         """``dispatch([trigger], context, fields_checked=True)`` for a trigger that runs inline:
         the same gate, conditions and runner, without the loop and the choice of mode."""
-        if not self._closed(trigger, context.timestamp) and self._matches(
-            trigger, context, INLINE, True
-        ):
+        if self._closed(trigger, context.timestamp):
+            return
+        if trigger.condition is None or self._matches(trigger, context, INLINE, True):
             self.run(trigger, context, INLINE)
 
     def _enqueue(self, trigger: BaseTrigger, context: TriggerContext) -> None:
-        if self._blocked(trigger, context, ASYNC):
+        if context.depth >= (self._config or self.config).max_depth:
+            self._blocked(trigger, context, ASYNC)
             return
         if self.outbox is None:
             raise TriggerConfigurationError(
@@ -322,10 +353,10 @@ class TriggerEngine:
         the caller's transaction usable. Past ``TRIGGER_MAX_CHAIN_DEPTH`` nothing runs and the
         stop is recorded as ``blocked``.
         """
-        if self._blocked(trigger, context, mode):
-            return ExecutionStatus.BLOCKED
         config = self._config or self.config
         depth = context.depth
+        if depth >= config.max_depth:
+            return self._blocked(trigger, context, mode)
         status, message, error = SUCCESS, "", ""
         cell = chain.cell
         outer = cell[0]
@@ -351,11 +382,9 @@ class TriggerEngine:
         return status
 
     def _blocked(self, trigger: BaseTrigger, context: TriggerContext,
-                 mode: ExecutionMode) -> bool:
-        """The loop guard: past ``TRIGGER_MAX_CHAIN_DEPTH`` the run is stopped and recorded."""
+                 mode: ExecutionMode) -> ExecutionStatus:
+        """The loop guard's stop, past ``TRIGGER_MAX_CHAIN_DEPTH``: nothing runs; recorded."""
         max_depth = (self._config or self.config).max_depth
-        if context.depth < max_depth:
-            return False
         error = (
             f"Stopped at chain depth {context.depth}: TRIGGER_MAX_CHAIN_DEPTH is {max_depth}. "
             "A trigger's actions keep causing events that fire triggers again (for example "
@@ -364,7 +393,7 @@ class TriggerEngine:
         )
         logger.warning("Trigger %s blocked: %s", trigger.name, error)
         self._finish(trigger, context, ExecutionStatus.BLOCKED, mode, None, error=error)
-        return True
+        return ExecutionStatus.BLOCKED
 
     @staticmethod
     def _run_actions(trigger: BaseTrigger, context: TriggerContext) -> str:
@@ -434,6 +463,8 @@ def get_trigger_engine() -> TriggerEngine:
 
 
 def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
+    if setting == "DATABASES":
+        _forget_connections()
     if setting.startswith("TRIGGER_"):
         engine.reset_config()
         if setting == "TRIGGER_CACHE_TIMEOUT":
@@ -441,3 +472,4 @@ def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset_on_setting_change, dispatch_uid="triggers.settings")
+connection_created.connect(_forget_connections, dispatch_uid="triggers.engine.connections")

@@ -21,12 +21,18 @@ logger = logging.getLogger("triggers.switches")
 
 
 class Switches:
+    """This process's copy of the stored switches.
+
+    ``cached`` is the copy, fresh for the times in [``fresh_from``, ``fresh_until``): from a
+    second before it was read (events made just before may ask for it) until the timeout.
+    The engine reads these three attributes directly on its hot path (no call while the copy
+    is fresh); everything else calls ``states()``.
+    """
+
     def __init__(self) -> None:
-        self._states: dict[str, bool] = {}
-        #: The copy is fresh for the times in [_fresh_from, _expires): from a second before it
-        #: was read (events made just before may ask for it) until the timeout.
-        self._fresh_from = 0.0
-        self._expires = 0.0
+        self.cached: dict[str, bool] = {}
+        self.fresh_from = 0.0
+        self.fresh_until = 0.0
         #: Called after each refresh: other per-process copies of stored state that follow
         #: the same timeout (the database triggers' change marker).
         self.hooks: list[Callable[[], Any]] = []
@@ -39,11 +45,11 @@ class Switches:
                 rows = dict(TriggerSwitch.objects.values_list("name", "enabled"))
         except DatabaseError:  # no table yet (before migrate); keep what is known
             logger.debug("trigger switches not readable yet", exc_info=True)
-            rows = self._states
-        self._states = rows
+            rows = self.cached
+        self.cached = rows
         now = time.time()
-        self._fresh_from = now - 1.0
-        self._expires = now + settings.TRIGGER_CACHE_TIMEOUT
+        self.fresh_from = now - 1.0
+        self.fresh_until = now + settings.TRIGGER_CACHE_TIMEOUT
         for hook in self.hooks:
             hook()
 
@@ -52,9 +58,9 @@ class Switches:
         ``TRIGGER_CACHE_TIMEOUT`` seconds at ``now`` (``time.time()`` by default)."""
         if now is None:
             now = time.time()
-        if not self._fresh_from <= now < self._expires:
+        if not self.fresh_from <= now < self.fresh_until:
             self._refresh()
-        return self._states
+        return self.cached
 
     def is_enabled(self, name: str, default: bool = True) -> bool:
         return self.states().get(name, default)
@@ -68,12 +74,12 @@ class Switches:
 
     def clear_cache(self) -> None:
         """Read the switches again at the next look (they stay known meanwhile)."""
-        self._expires = 0.0
+        self.fresh_until = 0.0
 
     def forget(self) -> None:
         """Drop this process's copy altogether (tests: each starts from the database)."""
-        self._states = {}
-        self._fresh_from = self._expires = 0.0
+        self.cached = {}
+        self.fresh_from = self.fresh_until = 0.0
 
 
 switches = Switches()

@@ -97,14 +97,13 @@ class ModelTracker:
 
         def save(instance, *args, **kwargs):
             values = instance.__dict__
-            # ``using``: a keyword, or the third positional argument (Django 4.2 to 5.2)
-            using = kwargs.get("using") or (args[2] if len(args) > 2 else None)
             if type(values.get(SNAPSHOT)) is not tuple or instance._state.adding or (
                 values.get(pk_attname) is None
             ):
-                tracker.prepare(instance, using)
+                tracker.prepare(instance, _using(args, kwargs))
             if tracker.atomic_saves:
-                db = using or router.db_for_write(type(instance), instance=instance)
+                db = _using(args, kwargs) or router.db_for_write(type(instance),
+                                                                 instance=instance)
                 if not connections[db].in_atomic_block:
                     with transaction.atomic(using=db, savepoint=False):
                         return model_save(instance, *args, **kwargs)
@@ -222,6 +221,12 @@ class ModelTracker:
         using = using or router.db_for_write(self.model, instance=instance)
         manager = self.model._base_manager.using(using)
         return manager.filter(pk=instance.pk).values(*attnames).first()
+
+
+def _using(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """The ``using`` of a call to ``save()``: a keyword, or the third positional argument
+    (Django 4.2 to 5.2 still take them)."""
+    return kwargs.get("using") or (args[2] if len(args) > 2 else None)
 
 
 #: The tracker of every tracked model (the engine's receivers read it by model).

@@ -193,10 +193,28 @@ class TriggerContext:
     @property
     def old_values(self) -> dict[str, Any]:
         """The stored values before the change, keyed by field name (empty for a new row)."""
-        if self._old is None or self._tracker is None:
+        if self._tracker is None:
             return {}
         names = self._tracker.names
-        return {names[a]: v for a, v in self._tracker.as_dict(self._old).items() if a in names}
+        return {names[a]: v for a, v in self.values_before().items() if a in names}
+
+    @property
+    def tracker(self) -> ModelTracker | None:
+        """What knows the model's fields and old values (None for events without a model)."""
+        return self._tracker
+
+    def values_now(self) -> dict[str, Any]:
+        """The instance's values at the time of the event, keyed by attname (the copy taken
+        when the context was frozen for later, else the instance's own)."""
+        if self._new is not None:
+            return self._new
+        return {} if self.instance is None else self.instance.__dict__
+
+    def values_before(self) -> dict[str, Any]:
+        """The stored values before the change, keyed by attname (empty for a new row)."""
+        if self._old is None or self._tracker is None:
+            return {}
+        return self._tracker.as_dict(self._old)
 
     # Acting ---------------------------------------------------------------------------
 

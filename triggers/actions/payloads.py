@@ -65,7 +65,7 @@ def _row(context: TriggerContext, key: str = "name") -> dict[str, Any] | None:
     instance, model = context.instance, context.model
     if instance is None or model is None:
         return None
-    values = context._new if context._new is not None else instance.__dict__
+    values = context.values_now()
     return {getattr(f, key): plain(values[f.attname]) for f in model._meta.concrete_fields
             if f.attname in values and not is_secret(f.name)}
 

@@ -58,11 +58,11 @@ def stored(context: TriggerContext) -> dict[str, Any]:
         "depth": context.depth,
         "data": context.data,
     }
-    tracker = context._tracker
+    tracker = context.tracker
     if context.instance is not None and tracker is not None:
-        new = context._new if context._new is not None else context.instance.__dict__
+        new = context.values_now()
         event["new"] = {a: new[a] for a in tracker.attnames if a in new}
-        old = tracker.as_dict(context._old) if context._old is not None else {}
+        old = context.values_before()
         changed = {tracker.attname_of[name] for name in context.changes}
         event["old"] = {a: v for a, v in old.items() if a in changed}
     for name in ("m2m_action", "pk_set", "pks"):

@@ -35,8 +35,10 @@ bench: $(STAMP)
 bench-delivery: $(STAMP)
 	$(PY) benchmarks/delivery.py $(BENCH_ARGS)
 
+## Style (ruff) and types (mypy with django-stubs; see [tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check triggers tests benchmarks example_project
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf .venv .venv-* example.sqlite3

@@ -64,7 +64,7 @@ import django  # noqa: E402
 if django.VERSION >= (6, 1):
     # Django 6.1's mail settings (the tests' runner makes every mailer locmem); the email tests
     # also send through the older EMAIL_BACKEND settings
-    MAILERS = {"default": {}, "transactional": {}}
+    MAILERS: dict[str, dict] = {"default": {}, "transactional": {}}
 
 TRIGGER_LOG_EXECUTIONS = "all"
 TRIGGER_MODELS = ["testapp.*"]

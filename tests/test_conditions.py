@@ -1810,3 +1810,22 @@ def test_descriptions_of_boolean_operators_read_as_sentences():
     assert FieldCondition("author", "is_null").description() == "author is null"
     assert FieldCondition("author", "is_null", False).description() == "author is not null"
     assert FieldCondition("author", "exists").description() == "author is present"
+
+
+@pytest.mark.parametrize("levels", [33, 500, 900])
+def test_deeply_nested_conditions_are_refused_with_a_clear_message(levels):
+    spec = {"field": "status", "operator": "eq", "value": "x"}
+    for _ in range(levels):
+        spec = {"not": spec}
+    with pytest.raises(InvalidCondition) as caught:
+        compile_condition(spec)
+    assert caught.value.messages == [
+        "conditions" + ".not" * 33 + ": conditions nest more than 32 levels deep; flatten them "
+        "(a list or an 'all' of conditions instead of groups inside groups)."]
+
+
+def test_conditions_may_nest_32_levels():
+    spec = {"field": "status", "operator": "eq", "value": "x"}
+    for _ in range(32):
+        spec = {"not": spec}
+    assert compile_condition(spec).evaluate is not None

@@ -558,3 +558,15 @@ def test_a_failed_write_changes_nothing(api, triggers):
     assert "defined in code" in response.json()["message"]
     assert TriggerDefinition.objects.get(name="article-published").priority == "normal"
     assert not TriggerAudit.objects.filter(action="update").exists()
+
+
+@pytest.mark.parametrize("levels", [500, 900])
+def test_deeply_nested_conditions_are_a_400(api, levels):
+    conditions = {"field": "status", "operator": "eq", "value": "x"}
+    for _ in range(levels):
+        conditions = {"not": conditions}
+    response = api.post(TRIGGERS, json.dumps({**NEW, "conditions": conditions}),
+                        content_type="application/json")
+    assert response.status_code == 400, response.content[:300]
+    assert "nest" in json.dumps(response.json())
+    assert not TriggerDefinition.objects.filter(name=NEW["name"]).exists()

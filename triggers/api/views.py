@@ -26,24 +26,41 @@ class JSONRenderer(renderers.JSONRenderer):
     charset = "utf-8"
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+#: How deep objects and lists may nest in a request body.
+MAX_BODY_DEPTH = 64
+TOO_DEEP = (f"The body nests objects and lists more than {MAX_BODY_DEPTH} levels deep; "
+            "nothing this app reads is that deep.")
+HAS_NUL = "The body contains a NUL character (\\u0000), which cannot be stored; remove it."
+
+
+def body_problem(data: Any) -> str | None:
+    """What makes a parsed body unusable: text with a NUL character (which no database column
+    holds), or nesting deeper than ``MAX_BODY_DEPTH``. Walked without recursion."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return HAS_NUL
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_BODY_DEPTH:
+                return TOO_DEEP
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return None
 
 
 class JSONParser(parsers.JSONParser):
-    """JSON bodies; text with a NUL character (which no database column holds) is refused."""
+    """JSON bodies; a NUL character or nesting past ``MAX_BODY_DEPTH`` is refused."""
 
     def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> Any:
-        data = super().parse(stream, media_type, parser_context)
-        if _has_nul(data):
-            raise exceptions.ParseError("The body contains a NUL character (\\u0000), which "
-                                        "cannot be stored; remove it.")
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # deeper than Python's own parser goes
+            raise exceptions.ParseError(TOO_DEEP) from None
+        problem = body_problem(data)
+        if problem:
+            raise exceptions.ParseError(problem)
         return data
 
 

@@ -30,6 +30,8 @@ from .fields import (
 from .operators import OPERATORS, Operator, check_value, lookup
 
 GROUP_KEYS = ("all", "any", "not")
+#: How deep groups may nest (``{"not": {"all": [...]}}`` is two levels).
+MAX_DEPTH = 32
 LEAF_KEYS = frozenset({"field", "operator", "value"})
 
 
@@ -81,9 +83,15 @@ def combine_conditions(conditions: Any, model: Any = None) -> TriggerCondition |
     return as_condition(conditions)
 
 
-def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCondition | None:
+def _compile(spec: Any, model: Any, path: str, errors: list[str],
+             depth: int = 0) -> TriggerCondition | None:
+    if depth > MAX_DEPTH:
+        errors.append(f"{path}: conditions nest more than {MAX_DEPTH} levels deep; flatten them "
+                      "(a list or an 'all' of conditions instead of groups inside groups).")
+        return None
     if isinstance(spec, list):
-        parts = [_compile(item, model, f"{path}[{i}]", errors) for i, item in enumerate(spec)]
+        parts = [_compile(item, model, f"{path}[{i}]", errors, depth + 1)
+                 for i, item in enumerate(spec)]
         return AllOf(*[p for p in parts if p is not None])
     if not isinstance(spec, dict):
         errors.append(
@@ -103,14 +111,13 @@ def _compile(spec: Any, model: Any, path: str, errors: list[str]) -> TriggerCond
         key = groups[0]
         inner = spec[key]
         if key == "not":
-            child = _compile(inner, model, f"{path}.not", errors)
+            child = _compile(inner, model, f"{path}.not", errors, depth + 1)
             return Not(child) if child is not None else None
         if not isinstance(inner, list):
             errors.append(f"{path}.{key}: expected a list of conditions.")
             return None
-        compiled = [
-            _compile(item, model, f"{path}.{key}[{i}]", errors) for i, item in enumerate(inner)
-        ]
+        compiled = [_compile(item, model, f"{path}.{key}[{i}]", errors, depth + 1)
+                    for i, item in enumerate(inner)]
         kept = [p for p in compiled if p is not None]
         return AllOf(*kept) if key == "all" else AnyOf(*kept)
     return _compile_leaf(spec, model, path, errors)

@@ -125,3 +125,9 @@ def test_a_process_that_serves_no_request_fires_database_triggers(env):
     run(env, "tests.propagation.driver", "create")
     # a command, a shell or a worker: it loads the database triggers when it connects
     assert run(env, "tests.propagation.driver", "save").strip() == "['success']"
+
+
+def test_emit_as_the_first_database_act_of_a_process_fires_database_triggers(env):
+    run(env, "tests.propagation.driver", "create-custom")
+    assert run(env, "tests.propagation.driver", "emit").strip() == (
+        "1 [('success', 'shop 7 opened')]")

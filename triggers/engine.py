@@ -250,6 +250,7 @@ class TriggerEngine:
 
     def emit(self, event_type: str, data: Any = None, *, using: str | None = None) -> int:
         """Send a custom event; triggers whose ``event_types`` match it run. Returns how many."""
+        switches.states()  # stored switches and triggers, as fresh as TRIGGER_CACHE_TIMEOUT
         matching = [
             t for t in self.registry.custom_triggers()
             if any(fnmatch.fnmatchcase(event_type, p) for p in t.event_types)

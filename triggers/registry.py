@@ -238,6 +238,10 @@ class TriggerRegistry:
         return {event for (m, event) in self._index if m is model}
 
     def custom_triggers(self) -> tuple[BaseTrigger, ...]:
+        """The custom-event triggers, in priority order; the stored ones are loaded first if
+        this process has not loaded them yet (an event may be its first database act)."""
+        if self.store is not None:
+            self.store.load()
         return self._custom
 
     def watches(self, model: type, event: TriggerEvent) -> bool:

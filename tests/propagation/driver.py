@@ -1,6 +1,7 @@
 """Process A: ``python -m tests.propagation.driver create|disable`` changes the database
 trigger ``NAME`` and exits; ``save`` saves an article in a process that serves no request and
-prints the statuses of ``NAME``'s executions."""
+prints the statuses of ``NAME``'s executions; ``create-custom`` and ``emit`` do the same for the
+custom-event trigger ``CUSTOM``, ``emit`` sending the event before any other database act."""
 
 import sys
 
@@ -14,6 +15,9 @@ SPEC = {
     "conditions": {"field": "status", "operator": "changed"},
     "actions": [{"type": "log", "message": "article {{ instance.pk }} changed status"}],
 }
+CUSTOM = "propagation.shop-opened"
+CUSTOM_SPEC = {"name": CUSTOM, "event": "custom", "event_types": ["shop.*"], "mode": "inline",
+               "actions": [{"type": "log", "message": "shop {{ data.id }} opened"}]}
 
 
 def main(command: str) -> None:
@@ -24,6 +28,15 @@ def main(command: str) -> None:
 
     if command == "create":
         save_spec(SPEC, actor="propagation driver")
+    elif command == "create-custom":
+        save_spec(CUSTOM_SPEC, actor="propagation driver")
+    elif command == "emit":
+        import triggers
+        from triggers.models import TriggerExecution
+
+        reached = triggers.emit("shop.opened", {"id": 7})  # the process's first database act
+        print(reached, list(TriggerExecution.objects.filter(trigger_name=CUSTOM)
+                            .values_list("status", "message")))
     elif command == "save":
         from tests.testapp.models import Article
         from triggers.models import TriggerExecution
@@ -37,7 +50,8 @@ def main(command: str) -> None:
         switches.states()  # loads the database triggers, as a first request or save does
         trigger_registry.set_enabled(NAME, False, actor="propagation driver")
     else:
-        sys.exit(f"unknown command {command!r}; use create or disable")
+        sys.exit(f"unknown command {command!r}; use create, create-custom, save, emit or "
+                 "disable")
 
 
 if __name__ == "__main__":

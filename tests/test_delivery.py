@@ -198,9 +198,9 @@ def test_a_hand_off_that_never_happened_is_delivered_by_the_sweeper():
     row.refresh_from_db()
     assert row.status == "pending" and calls.seen == []
     with override_settings(TRIGGER_SWEEP_AFTER=60):
-        assert sweep() == 0  # not late yet: a backend may still take it
+        assert sweep() == (0, 0)  # not late yet: a backend may still take it
     with override_settings(TRIGGER_SWEEP_AFTER=0):
-        assert sweep() == 1
+        assert sweep() == (1, 0)
     row.refresh_from_db()
     assert row.status == "success" and len(calls.seen) == 1
 
@@ -220,7 +220,7 @@ def test_a_running_row_whose_worker_died_is_swept_and_counted_as_an_attempt():
     TriggerExecution.objects.filter(pk=row.pk).update(
         status="running", lease_expires_at=past, progress=0)
     with override_settings(TRIGGER_SWEEP_AFTER=0):
-        assert sweep() == 1
+        assert sweep() == (1, 0)
     row.refresh_from_db()
     assert row.status == "success"
     assert "lost" in list(row.attempt_log.values_list("outcome", flat=True))
@@ -304,6 +304,38 @@ def test_the_sweep_command_hands_over_late_executions():
     out = StringIO()
     call_command("triggers", "sweep", "--loop", "--count", "2", "--interval", "0", stdout=out)
     assert out.getvalue().count("0 execution(s)") == 2
+
+
+def test_the_sweeper_reports_what_the_broker_refused(caplog):
+    """With the broker unreachable, nothing is counted as handed over: the command fails, the
+    log says so at ERROR level, and the executions stay pending for the next sweep."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from tests import celery_app as test_celery
+    from tests.services import free_port
+
+    async_trigger(Calls())
+    with transaction.atomic():
+        for title in ("a", "b"):
+            Article.objects.create(title=title)
+        transaction.get_connection().run_on_commit.clear()  # no hand-off: the sweeper's job
+    broker = test_celery.app.conf.broker_url
+    test_celery.app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nobody there
+    out = StringIO()
+    try:
+        with override_settings(TRIGGER_SWEEP_AFTER=0, TRIGGER_BACKEND="celery"):
+            with pytest.raises(CommandError, match="2 execution.s. could not be handed"):
+                call_command("triggers", "sweep", stdout=out)
+    finally:
+        test_celery.app.conf.broker_url = broker
+    assert out.getvalue().strip() == "0 execution(s) handed to the backend"
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == [
+        "The sweeper could not hand 2 of 2 execution(s) to the celery backend; they stay "
+        "pending and are swept again."]
+    assert set(TriggerExecution.objects.values_list("status", flat=True)) == {"pending"}
 
 
 def test_database_triggers_run_async_with_their_retry_settings(django_capture_on_commit_callbacks):

@@ -8,7 +8,8 @@
 - ``inline``: at once, in the committing thread; for tests.
 
 A backend only ever receives execution ids; the row in the database is the source of truth,
-so any backend may lose a hand-off and the sweeper still delivers it.
+so any backend may lose a hand-off and the sweeper still delivers it. ``submit()`` says whether
+it took the execution (False: left to the sweeper).
 """
 
 from __future__ import annotations
@@ -43,19 +44,20 @@ class InlineBackend:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
+    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> bool:
         if delay > 0:
-            return
+            return False
         queue = getattr(self._local, "queue", None)
         if queue is not None:
             queue.append(pk)
-            return
+            return True
         self._local.queue = queue = [pk]
         try:
             while queue:
                 deliver(queue.pop(0), self.submit)
         finally:
             self._local.queue = None
+        return True
 
 
 class ThreadBackend:
@@ -65,16 +67,18 @@ class ThreadBackend:
         workers = settings.TRIGGER_MAX_WORKERS
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="triggers")
 
-    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
+    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> bool:
         if delay > 0:
             timer = threading.Timer(delay, self.submit, (pk,))
             timer.daemon = True
             timer.start()
-            return
+            return True
         try:
             self.pool.submit(self._deliver, pk)
         except RuntimeError:  # the pool is shutting down with the process: the sweeper's job
             logger.warning("Execution %s not handed to a thread: the pool is shut down", pk)
+            return False
+        return True
 
     def _deliver(self, pk: int) -> None:
         close_old_connections()

@@ -27,7 +27,7 @@ PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.1,
 class CeleryBackend:
     """One Celery task per execution: ``triggers.deliver`` with the id."""
 
-    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> None:
+    def submit(self, pk: int, delay: float = 0.0, time_limit: float | None = None) -> bool:
         options: dict[str, Any] = {}
         if delay > 0:
             options["countdown"] = delay
@@ -38,6 +38,8 @@ class CeleryBackend:
         except Exception:  # the broker is down: the row waits for the sweeper
             logger.warning("Execution %s not handed to Celery; the sweeper will deliver it",
                            pk, exc_info=True)
+            return False
+        return True
 
 
 @shared_task(name="triggers.deliver", acks_late=True, reject_on_worker_lost=True,
@@ -48,4 +50,4 @@ def deliver(execution_id: int) -> str | None:
 
 @shared_task(name="triggers.sweep", ignore_result=True)
 def sweep() -> int:
-    return queue.sweep()
+    return queue.sweep().handed

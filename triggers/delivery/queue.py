@@ -10,9 +10,10 @@ leaves a pending row, which the sweeper finds.
 from __future__ import annotations
 
 import datetime
+import logging
 import uuid
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.db import connections, router, transaction
 from django.db.models import Q
@@ -29,6 +30,8 @@ from .runner import _trigger, lease_seconds, retries_of
 if TYPE_CHECKING:
     from ..context import TriggerContext
     from ..trigger import BaseTrigger
+
+logger = logging.getLogger("triggers.delivery")
 
 PENDING, RUNNING = ExecutionStatus.PENDING, ExecutionStatus.RUNNING
 #: Executions whose delivery can be started again by hand.
@@ -56,10 +59,19 @@ def _hand_off(pk: int, time_limit: float | None) -> None:
     get_backend().submit(pk, 0.0, time_limit)
 
 
-def sweep(limit: int = 500) -> int:
+class Swept(NamedTuple):
+    """What a sweep did: executions handed to the backend, and those it refused (a broker
+    that cannot be reached): they stay pending, and the next sweep tries them again."""
+
+    handed: int
+    failed: int
+
+
+def sweep(limit: int = 500) -> Swept:
     """Hand to the backend the pending executions no backend took within
     ``TRIGGER_SWEEP_AFTER`` seconds, and the running ones whose worker stopped (lease
-    expired, recorded as a lost attempt). Returns how many were handed over.
+    expired, recorded as a lost attempt). Returns how many were handed over and how many the
+    backend refused (logged at ERROR level).
 
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``, so several sweepers
     share the work instead of queueing behind each other.
@@ -83,11 +95,15 @@ def sweep(limit: int = 500) -> int:
             pk__in=[r.pk for r in taken], status=PENDING
         ).update(next_attempt_at=now)
     backend = get_backend()
-    handed = TriggerExecution.objects.using(using).filter(
+    due = TriggerExecution.objects.using(using).filter(
         pk__in=[r.pk for r in taken], status=PENDING).values_list("pk", flat=True)
-    for pk in handed:
-        backend.submit(pk)
-    return len(handed)
+    outcomes = [backend.submit(pk) for pk in due]
+    swept = Swept(outcomes.count(True), outcomes.count(False))
+    if swept.failed:
+        logger.error("The sweeper could not hand %d of %d execution(s) to the %s backend; "
+                     "they stay pending and are swept again.", swept.failed, len(outcomes),
+                     settings.TRIGGER_BACKEND)
+    return swept
 
 
 def _lost(row: TriggerExecution, now: datetime.datetime) -> None:

@@ -31,8 +31,8 @@ from ..switches import switches
 from ..trigger import BaseTrigger
 from .events import StoredContext
 
-#: A backend's ``submit(pk, delay, time_limit)``.
-Resubmit = Callable[[int, float, "float | None"], None]
+#: A backend's ``submit(pk, delay, time_limit)``: whether it took the execution.
+Resubmit = Callable[[int, float, "float | None"], bool]
 
 logger = logging.getLogger("triggers.delivery")
 

@@ -211,19 +211,25 @@ class Command(BaseCommand):
         done = 0
         while True:
             if not options["loop"]:
-                handed = sweep(limit=options["limit"])
-                self.stdout.write(f"{handed} execution(s) handed to the backend")
+                swept = sweep(limit=options["limit"])
+                self.stdout.write(f"{swept.handed} execution(s) handed to the backend")
+                if swept.failed:
+                    raise CommandError(f"{swept.failed} execution(s) could not be handed to the "
+                                       "backend (is its broker reachable?); they stay pending.")
                 return
             close_old_connections()
             try:  # a lost connection or a lock timeout must not end the loop
-                handed = sweep(limit=options["limit"])
+                swept = sweep(limit=options["limit"])
             except Exception as exc:
                 logger.exception("The sweep failed; trying again in %s s", options["interval"])
                 self.stderr.write(f"The sweep failed ({type(exc).__name__}: {exc}); "
                                   f"trying again in {options['interval']} s")
                 connections.close_all()
             else:
-                self.stdout.write(f"{handed} execution(s) handed to the backend")
+                self.stdout.write(f"{swept.handed} execution(s) handed to the backend")
+                if swept.failed:
+                    self.stderr.write(f"{swept.failed} execution(s) could not be handed to the "
+                                      "backend; trying again at the next sweep")
             done += 1
             if options["count"] and done >= options["count"]:
                 return

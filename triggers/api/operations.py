@@ -60,10 +60,17 @@ class Operation:
     dry_run: str = "dry_run"
 
     @property
+    def seed_endpoint(self) -> Endpoint:
+        """The seed endpoint, for an operation known to have one (an error otherwise)."""
+        if self.endpoint is None:
+            raise ValueError(f"The operation {self.name!r} has no seed endpoint; give it "
+                             "endpoint=Endpoint(...), or use only its function.")
+        return self.endpoint
+
+    @property
     def url_name(self) -> str:
         """The name of the seed endpoint's URL."""
-        assert self.endpoint is not None
-        return self.endpoint.url_name or self.name.replace("_", "-")
+        return self.seed_endpoint.url_name or self.name.replace("_", "-")
 
 
 OPERATIONS = (

@@ -1,5 +1,10 @@
 """Request bodies and the seed endpoints' query strings (checked: unknown keys are errors, as
-in the configuration document) and response bodies (for the OpenAPI document)."""
+in the configuration document) and response bodies (for the OpenAPI document).
+
+A field named like an attribute of ``Serializer`` (``data``, ``errors``, ``fields``,
+``source``) carries a ``type: ignore``: DRF's metaclass takes declared fields out of the class
+body, but the stubs see the field replace the attribute.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +90,8 @@ class EmitRequest(Body):
     event_type = serializers.RegexField(
         r"^[^\s*?\[\]]+$", max_length=200,
         help_text="The custom event's type, e.g. order.paid (no spaces or wildcards).")
-    data = JSONObject(required=False, allow_null=True, help_text="The event's data.")
+    data = JSONObject(  # type: ignore[assignment]  # a field, not Serializer.data
+        required=False, allow_null=True, help_text="The event's data.")
 
 
 class ExportRequest(Body):
@@ -122,7 +128,8 @@ class ConfigDocument(serializers.Serializer):
 class ListQuery(Body):
     enabled_only = serializers.BooleanField(default=False,
                                             help_text="Only the enabled triggers.")
-    source = serializers.ChoiceField(choices=["code", "database"], required=False)
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field, not Field.source
+        choices=["code", "database"], required=False)
     event = serializers.CharField(required=False, max_length=32)
     model = serializers.CharField(required=False, max_length=200,
                                   help_text="app_label.Model, case-insensitive.")
@@ -179,12 +186,14 @@ class Stats(serializers.Serializer):
 class TriggerRow(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
-    source = serializers.CharField(help_text="code or database")
+    source = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.source
+        help_text="code or database")
     enabled = serializers.BooleanField()
     event = serializers.ChoiceField(choices=_events())
     model = serializers.CharField(allow_null=True)
     event_types = serializers.ListField(child=serializers.CharField())
-    fields = serializers.ListField(child=serializers.CharField())
+    fields = serializers.ListField(  # type: ignore[assignment]  # a field, not Serializer.fields
+        child=serializers.CharField())
     priority = serializers.CharField()
     mode = serializers.CharField(allow_null=True)
     conditions = serializers.CharField(allow_null=True)
@@ -308,7 +317,8 @@ class ImportReport(serializers.Serializer):
     unchanged = serializers.ListField(child=serializers.CharField())
     skipped = serializers.ListField(child=serializers.CharField())
     deleted = serializers.ListField(child=serializers.CharField())
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = serializers.ListField(  # type: ignore[assignment]  # a field, not Serializer.errors
+        child=serializers.DictField())
 
 
 class Cleared(serializers.Serializer):

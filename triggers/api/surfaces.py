@@ -84,14 +84,14 @@ class SeedView(OperationView):
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if self.operation.endpoint.query is None and request.query_params:
+        if self.operation.seed_endpoint.query is None and request.query_params:
             names = ", ".join(sorted(request.query_params))
             raise invalid(f"Unknown query parameter(s): {names}; this endpoint takes none.",
                           hint="Remove them (see GET /rest/v1/ for each endpoint's "
                                "parameters).")
 
     def arguments(self, request: Any, path: dict[str, Any]) -> dict[str, Any]:
-        endpoint = self.operation.endpoint
+        endpoint = self.operation.seed_endpoint
         arguments = dict(path)
         if endpoint.query is not None:
             arguments.update(checked(endpoint.query, request.query_params))
@@ -106,8 +106,7 @@ class SeedView(OperationView):
 
 def seed_view(operation: Operation) -> type[SeedView]:
     """The view class of ``operation``'s seed endpoint, with its own OpenAPI description."""
-    endpoint = operation.endpoint
-    assert endpoint is not None
+    endpoint = operation.seed_endpoint
     method = "get" if operation.read_only else "post"
     schema: dict[str, Any] = {
         "parameters": [*(p for name, p in PATH_PARAMETERS.items() if f":{name}>" in endpoint.path),
@@ -135,6 +134,9 @@ class FunctionView(OperationView):
 def function_view(operation: Operation) -> type[FunctionView]:
     """The view class of ``operation``'s function, with its own OpenAPI description."""
     name = operation.function
+    if name is None:
+        raise ValueError(f"The operation {operation.name!r} has no function; give it "
+                         "function=..., or use only its seed endpoint.")
     responses = {200: operation.response, **error_responses()}
     namespace: dict[str, Any] = {
         "operation": operation, "__module__": __name__, "__doc__": operation.summary,

@@ -52,6 +52,7 @@ urlpatterns = [
     *[path(f"rpc/{name}", function_view(op).as_view(), name=f"rpc-{name}")
       for name, op in FUNCTIONS.items()],
     path("rpc/<str:name>", UnknownFunction.as_view(), name="rpc-unknown"),
-    *[path(op.endpoint.path, seed_view(op).as_view(), name=op.url_name) for op in ENDPOINTS],
+    *[path(op.seed_endpoint.path, seed_view(op).as_view(), name=op.url_name)
+      for op in ENDPOINTS],
     re_path(r"^(?P<rest>[\s\S]*)$", not_found, name="not-found"),
 ]

@@ -66,8 +66,12 @@ class Logic:
     """``and``/``or`` of conditions and nested logic, maybe negated."""
 
     kind: str
-    items: tuple[Any, ...]
+    items: tuple[Node, ...]
     negated: bool = False
+
+
+#: A parsed filter: one condition, or logic over several.
+Node = Condition | Logic
 
 
 # Columns ---------------------------------------------------------------------------------
@@ -203,10 +207,10 @@ def parse_logic(key: str, value: str) -> Logic:
     return Logic(kind, _logic_items(value[1:-1], where), negated)
 
 
-def _logic_items(inner: str, where: str) -> tuple[Any, ...]:
+def _logic_items(inner: str, where: str) -> tuple[Node, ...]:
     if not inner.strip():
         raise bad_query(f"{where}: the list of conditions is empty.")
-    items = []
+    items: list[Node] = []
     for raw in split_top(inner, where=where):
         item = raw.strip()
         nested = re.fullmatch(r"(not\.)?(and|or)\((.*)\)", item, flags=re.S)
@@ -222,9 +226,9 @@ def _logic_items(inner: str, where: str) -> tuple[Any, ...]:
     return tuple(items)
 
 
-def parse_filters(params: Any) -> list[Any]:
+def parse_filters(params: Any) -> list[Node]:
     """Every filter of the query string (a QueryDict), ANDed: Conditions and Logic nodes."""
-    found: list[Any] = []
+    found: list[Node] = []
     for key in params:
         for value in params.getlist(key):
             if key in ("or", "and", "not.or", "not.and"):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime
 import json
 import operator
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import re2
 from django.db.models import F, Q, TextField
@@ -29,8 +29,13 @@ from django.db.models.lookups import (
 )
 
 from ..errors import APIError, bad_query
-from .grammar import Column, Condition, Logic, Ordering, Selected
+from .grammar import Column, Condition, Logic, Node, Ordering, Selected
 from .tables import BOOL, JSON, TEXT, Table, coerce, json_text, json_value, walk
+
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.expressions import Combinable
+    from django.db.models.sql.compiler import SQLCompiler
 
 COMPARISONS = {"eq": Exact, "gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
                "lte": LessThanOrEqual}
@@ -85,13 +90,14 @@ class Like(Lookup):
     prepare_rhs = False
     insensitive = False
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+               ) -> tuple[str, tuple[Any, ...]]:
         lhs, params = self.process_lhs(compiler, connection)
         tokens = like_tokens(self.rhs)
         if connection.vendor == "sqlite" and not self.insensitive:
-            return f"{lhs} GLOB %s", [*params, _glob(tokens)]
+            return f"{lhs} GLOB %s", (*params, _glob(tokens))
         op = "ILIKE" if self.insensitive and connection.vendor == "postgresql" else "LIKE"
-        return f"{lhs} {op} %s ESCAPE '\\'", [*params, _like_sql(tokens)]
+        return f"{lhs} {op} %s ESCAPE '\\'", (*params, _like_sql(tokens))
 
 
 class ILike(Like):
@@ -113,21 +119,27 @@ class JSONText(Expression):
     def get_source_expressions(self) -> list[Any]:
         return [self.column]
 
-    def set_source_expressions(self, exprs: list[Any]) -> None:
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
         (self.column,) = exprs
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    # The params are a list, not the tuple that the stubs (Django 6) ask for: before Django 6,
+    # a lookup with this expression on its left extends them in place (BuiltinLookup.as_sql).
+    def as_sql(  # type: ignore[override]
+        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+    ) -> tuple[str, list[Any]]:
         transform: Any = self.column
         for key in self.path:
             transform = KeyTransform(key, transform)
         sql, params = compiler.compile(transform)
         return sql, list(params)
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+                      ) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.column)
         return f"({sql} #>> %s)", [*params, list(self.path)]
 
-    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
+                  ) -> tuple[str, list[Any]]:
         sql, params = compiler.compile(self.column)
         path = sqlite_json_path(self.path)
         return (f"(CASE JSON_TYPE({sql}, %s) WHEN 'null' THEN NULL WHEN 'true' THEN 'true' "
@@ -143,7 +155,7 @@ def sqlite_json_path(keys: tuple[str, ...]) -> str:
 # Filters on a queryset ---------------------------------------------------------------------
 
 
-def to_q(node: Any, table: Table) -> Q:
+def to_q(node: Node, table: Table) -> Q:
     """The Q object of a Condition or Logic node."""
     if isinstance(node, Logic):
         items = [to_q(item, table) for item in node.items]
@@ -275,7 +287,7 @@ def order_by(table: Table, orderings: list[Ordering]) -> list[Any]:
 # Filters on rows in memory -----------------------------------------------------------------
 
 
-def matches(node: Any, row: dict[str, Any], table: Table) -> bool | None:
+def matches(node: Node, row: dict[str, Any], table: Table) -> bool | None:
     """Whether ``row`` passes ``node``: True, False or None (unknown), as SQL would say."""
     if isinstance(node, Logic):
         results = [matches(item, row, table) for item in node.items]
@@ -359,19 +371,22 @@ def sort_rows(rows: list[dict[str, Any]], orderings: Iterable[Ordering],
         nulls_first = ordering.descending if ordering.nulls_first is None else (
             ordering.nulls_first)
 
-        def value_of(row: dict[str, Any], column: Column = column) -> Any:
-            value = row.get(column.name)
-            if column.path:
-                value = walk(value, column.path)
-                return json_text(value) if column.text else value
-            return value
+        def sort_key(row: dict[str, Any], column: Column = column) -> Any:
+            return _sort_key(_sortable(column.name, _value_of(row, column), table))
 
-        present = [r for r in rows if value_of(r) is not None]
-        absent = [r for r in rows if value_of(r) is None]
-        present.sort(key=lambda r, c=column: _sort_key(_sortable(c.name, value_of(r), table)),
-                     reverse=ordering.descending)
+        present = [r for r in rows if _value_of(r, column) is not None]
+        absent = [r for r in rows if _value_of(r, column) is None]
+        present.sort(key=sort_key, reverse=ordering.descending)
         rows = absent + present if nulls_first else present + absent
     return rows
+
+
+def _value_of(row: dict[str, Any], column: Column) -> Any:
+    value = row.get(column.name)
+    if column.path:
+        value = walk(value, column.path)
+        return json_text(value) if column.text else value
+    return value
 
 
 def _sort_key(value: Any) -> Any:

@@ -10,13 +10,16 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from ..errors import APIError
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
 
 TEXT, INT, FLOAT, BOOL, DATETIME, UUID, JSON = (
     "text", "integer", "float", "boolean", "timestamptz", "uuid", "json")
@@ -29,13 +32,14 @@ class Table:
     """A collection: its name, its columns (name -> kind) and, for database tables, the model.
 
     ``sort_keys`` maps a column to a function giving its sort key (for in-memory tables);
-    ``default_order`` is used when the request gives no ``order``.
+    ``default_order`` is used when the request gives no ``order``: field names, or the
+    expressions a model's ``Meta.ordering`` may hold.
     """
 
     name: str
     columns: dict[str, str]
     model: type[models.Model] | None = None
-    default_order: tuple[str, ...] = ()
+    default_order: tuple[str | Combinable, ...] = ()
     sort_keys: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -100,12 +104,12 @@ def coerce(kind: str, value: str, column: str) -> Any:
         return number
     if kind == FLOAT:
         try:
-            number = float(text)
+            real = float(text)
         except ValueError:
             raise _type_error(kind, value, column) from None
-        if not math.isfinite(number):
+        if not math.isfinite(real):
             raise _type_error(kind, value, column)
-        return number
+        return real
     if kind == BOOL:
         if text.lower() in TRUE_WORDS:
             return True

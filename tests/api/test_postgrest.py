@@ -8,7 +8,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from tests.api.conftest import PUBLISHED
+from tests.api.conftest import PUBLISHED, key_client
 from triggers.base.trigger_base import ExecutionStatus
 from triggers.models import TriggerAudit, TriggerDefinition, TriggerExecution, TriggerSwitch
 from triggers.registry import trigger_registry
@@ -570,3 +570,23 @@ def test_deeply_nested_conditions_are_a_400(api, levels):
     assert response.status_code == 400, response.content[:300]
     assert "nest" in json.dumps(response.json())
     assert not TriggerDefinition.objects.filter(name=NEW["name"]).exists()
+
+
+@pytest.mark.parametrize("cast,target", [("int", "integer"), ("numeric", "numeric"),
+                                         ("float", "double precision"), ("bool", "boolean"),
+                                         ("json", "json")])
+def test_a_cast_postgresql_does_not_have_is_its_400(ro_key, rows, cast, target):
+    response = key_client(ro_key).get(f"{EXECUTIONS}?select=started_at::{cast}")
+    assert response.status_code == 400, response.content[:200]
+    assert response.json()["code"] == "42846"
+    assert response.json()["message"] == (
+        f"cannot cast type timestamp with time zone to {target}")
+
+
+def test_the_casts_postgresql_has_work(api, rows):
+    response = api.get(f"{EXECUTIONS}?select=started_at::text,duration_ms::int,id::text,"
+                       "depth::bool&limit=1")
+    assert response.status_code == 200, response.json()
+    found = response.json()[0]
+    assert isinstance(found["started_at"], str) and isinstance(found["id"], str)
+    assert isinstance(found["depth"], bool)

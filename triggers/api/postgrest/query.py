@@ -30,7 +30,20 @@ from django.db.models.lookups import (
 
 from ..errors import APIError, bad_query
 from .grammar import Column, Condition, Logic, Node, Ordering, Selected
-from .tables import BOOL, JSON, TEXT, Table, coerce, json_text, json_value, walk
+from .tables import (
+    BOOL,
+    DATETIME,
+    FLOAT,
+    INT,
+    JSON,
+    TEXT,
+    UUID,
+    Table,
+    coerce,
+    json_text,
+    json_value,
+    walk,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -411,8 +424,35 @@ def columns_needed(table: Table, selected: list[Selected]) -> list[str]:
         if item.column.path and kind != JSON:
             raise bad_query(f"select: {item.column.name} is not a JSON column, so it has no "
                             "JSON path.")
+        if item.cast:
+            check_cast(TEXT if item.column.text else kind, item.cast)
         names.append(item.column.name)
     return list(dict.fromkeys(names))
+
+
+#: The PostgreSQL type of each kind of column, and of each cast's target.
+PG_TYPES = {TEXT: "text", INT: "bigint", FLOAT: "double precision", BOOL: "boolean",
+            DATETIME: "timestamp with time zone", UUID: "uuid", JSON: "jsonb"}
+CAST_TYPES = {"text": "text", "int": "integer", "integer": "integer", "bigint": "bigint",
+              "float": "double precision", "numeric": "numeric", "bool": "boolean",
+              "boolean": "boolean", "json": "json", "jsonb": "jsonb"}
+#: The casts PostgreSQL has from each kind (text and JSON read as whatever they hold).
+CASTABLE = {
+    INT: {"text", "integer", "bigint", "double precision", "numeric", "boolean"},
+    FLOAT: {"text", "integer", "bigint", "double precision", "numeric"},
+    BOOL: {"text", "integer", "boolean"},
+    DATETIME: {"text"},
+    UUID: {"text"},
+}
+
+
+def check_cast(kind: str, to: str) -> None:
+    """A 400 error, as PostgreSQL answers (``42846``), for a cast it does not have."""
+    target = CAST_TYPES[to]
+    if kind in CASTABLE and target not in CASTABLE[kind]:
+        raise APIError(400, "42846", f"cannot cast type {PG_TYPES[kind]} to {target}",
+                       hint=f"A {PG_TYPES[kind]} column can be cast to "
+                            f"{', '.join(sorted(CASTABLE[kind]))}.")
 
 
 def project(row: dict[str, Any], selected: list[Selected], table: Table) -> dict[str, Any]:
@@ -451,8 +491,8 @@ def cast(value: Any, to: str, label: str) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         return coerce("float", text, label)
-    if isinstance(value, bool):
-        return value
+    if isinstance(value, (bool, int)):  # an integer casts as PostgreSQL's: 0 is false
+        return bool(value)
     return coerce("boolean", text, label)
 
 

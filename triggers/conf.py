@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     # Networks webhooks may reach although they are loopback, private, link-local, ...: CIDR
     # strings such as "10.20.0.0/16". Empty: none. Cloud metadata addresses stay refused.
     "TRIGGER_WEBHOOK_ALLOWED_NETWORKS": [],
+    # Parts of names that make a key or field secret, besides the built-in ones ("password",
+    # "secret", "token", ...): their values never leave the app (templates, payloads, logs).
+    "TRIGGER_SECRET_NAMES": [],
 }
 
 LOG_CHOICES = ("all", "failures", "none")

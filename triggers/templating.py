@@ -8,6 +8,11 @@ names (``_meta``, ``__class__``) and secret names (``password``, ``secret``, ``t
 always render empty, there are no tags or filters (``{% ... %}`` and ``{{ x|upper }}`` stay
 text or render empty), values are never rendered a second time, and the output is capped at
 ``MAX_OUTPUT`` characters with at most ``MAX_PLACEHOLDERS`` lookups.
+
+Secret names are refused at any depth: a path naming one renders empty, and a dict rendered
+whole (``{{ data }}``, ``{{ data.nested }}``, ``{{ changes }}``) or sent in a payload leaves
+out every entry whose key is named like a secret, inside nested dicts and lists too (``plain``).
+``TRIGGER_SECRET_NAMES`` adds parts of names to the built-in list.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 
 from .conditions.fields import resolve, split_path
+from .conf import settings
 from .tracking import MISSING
 
 if TYPE_CHECKING:
@@ -41,10 +47,13 @@ SECRET_PARTS = ("password", "secret", "_token", "api_key", "private_key")
 SPECIAL = ("model", "pk", "changes", "timestamp")
 
 
-def is_secret(name: str) -> bool:
-    """Whether a path segment names something that is never rendered."""
+def is_secret(name: Any) -> bool:
+    """Whether a path segment, key or field name names something that is never rendered."""
+    if not isinstance(name, str):
+        return False
     name = name.lower()
-    return name in SECRET_NAMES or any(part in name for part in SECRET_PARTS)
+    return name in SECRET_NAMES or any(part in name for part in SECRET_PARTS) or any(
+        str(part).lower() in name for part in settings.TRIGGER_SECRET_NAMES)
 
 
 def lookup(context: TriggerContext, path: str) -> Any:
@@ -67,12 +76,13 @@ def lookup(context: TriggerContext, path: str) -> Any:
 
 
 def plain(value: Any) -> Any:
-    """``value`` with model instances replaced by their primary keys and tuples by lists
-    (inside dicts and lists too), so that rendering it runs no ``__str__`` of a model."""
+    """``value`` as it may leave the app: model instances replaced by their primary keys (so
+    that rendering it runs no ``__str__`` of a model), tuples by lists, and the entries of
+    secret-named keys left out, inside dicts and lists at any depth."""
     if isinstance(value, models.Model):
         return value.pk
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items() if not is_secret(key)}
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     return value

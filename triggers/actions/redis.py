@@ -99,7 +99,7 @@ def event_payload(context: TriggerContext) -> dict[str, Any]:
         "trigger": getattr(context, "trigger_name", None) or "",
         "model": context.model._meta.label if context.model else "",
         "pk": plain(context.object_pk),
-        "changes": {field: plain([old, new]) for field, (old, new) in context.changes.items()},
+        "changes": plain({field: [old, new] for field, (old, new) in context.changes.items()}),
         "timestamp": stamp.isoformat(),
     }
 

@@ -353,7 +353,7 @@ def test_the_engine_knows_whether_each_thread_is_in_a_transaction():
     from django.db import connection
     from django.db.backends.signals import connection_created
 
-    from triggers.engine import in_atomic_block
+    from triggers.connections import in_atomic_block
 
     assert in_atomic_block(None) is connection.in_atomic_block
     with transaction.atomic():
@@ -369,9 +369,9 @@ def test_the_engine_knows_whether_each_thread_is_in_a_transaction():
     class StandIn:
         in_atomic_block = "stale"
 
-    from triggers import engine as engine_module
+    from triggers import connections as kept
 
-    engine_module._connections.by_alias["default"] = StandIn()
+    kept._connections.by_alias["default"] = StandIn()
     assert in_atomic_block("default") == "stale"  # the cache is used...
     connection_created.send(sender=type(connection), connection=connection)
     assert in_atomic_block("default") is connection.in_atomic_block  # ...and forgotten

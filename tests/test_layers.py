@@ -24,7 +24,7 @@ LAYERS = {
     "triggers.conf": 1, "triggers.exceptions": 1, "triggers.choices": 1,
     "triggers.signals": 1, "triggers.runtime": 1, "triggers.models": 1,
     "triggers.migrations": 1, "triggers.switches": 1, "triggers.functions": 1,
-    "triggers.counters": 1, "triggers.middleware": 1,
+    "triggers.counters": 1, "triggers.middleware": 1, "triggers.connections": 1,
     # vocabulary
     "triggers.context": 2, "triggers.tracking": 2, "triggers.trigger": 2,
     "triggers.conditions": 2, "triggers.actions": 2, "triggers.templating": 2,

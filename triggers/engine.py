@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -25,13 +24,13 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.backends.signals import connection_created
+from django.db import transaction
 
 from . import execution_log
 from .actions.base import TriggerResult
 from .choices import ENGINE_SWITCH, ExecutionMode, ExecutionStatus, TriggerEvent, parse_mode
 from .conf import settings
+from .connections import in_atomic_block
 from .context import TriggerContext, save_context
 from .exceptions import ActionFailed, TriggerConfigurationError, TriggerVeto
 from .plan import passes_field_filter
@@ -68,37 +67,6 @@ class Config:
     debug: bool
     #: A successful run needs nothing but counting: no log row, no debug line.
     quiet: bool
-
-
-class _Connections(threading.local):
-    """This thread's database connections by alias, as ``connections[alias]`` gave them.
-
-    Django keeps one connection object per thread and alias for the thread's life;
-    ``connections[alias]`` finds it through asgiref's ``Local``, which costs a firing save
-    about 1.5% on SQLite (``make bench``). The engine asks it once per thread and alias, and
-    forgets its answers whenever a connection is opened in the thread or ``DATABASES``
-    changes, so a replaced connection object is looked up again.
-    """
-
-    def __init__(self) -> None:
-        self.by_alias: dict[str, Any] = {}
-
-
-_connections = _Connections()
-
-
-def in_atomic_block(alias: str | None) -> bool:
-    """Whether the connection ``alias`` is inside ``transaction.atomic()``."""
-    alias = alias or DEFAULT_DB_ALIAS
-    known = _connections.by_alias
-    connection = known.get(alias)
-    if connection is None:
-        connection = known[alias] = connections[alias]
-    return connection.in_atomic_block
-
-
-def _forget_connections(**kwargs: Any) -> None:
-    _connections.by_alias = {}
 
 
 class TriggerEngine:
@@ -464,8 +432,6 @@ def get_trigger_engine() -> TriggerEngine:
 
 
 def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
-    if setting == "DATABASES":
-        _forget_connections()
     if setting.startswith("TRIGGER_"):
         engine.reset_config()
         if setting == "TRIGGER_CACHE_TIMEOUT":
@@ -473,4 +439,3 @@ def _reset_on_setting_change(setting: str, **kwargs: Any) -> None:
 
 
 setting_changed.connect(_reset_on_setting_change, dispatch_uid="triggers.settings")
-connection_created.connect(_forget_connections, dispatch_uid="triggers.engine.connections")

@@ -7,9 +7,10 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, connections, router, transaction
+from django.db import DatabaseError, router, transaction
 
 from .choices import ExecutionMode, ExecutionStatus
+from .connections import in_atomic_block
 
 if TYPE_CHECKING:
     from .context import TriggerContext
@@ -56,7 +57,7 @@ def record(trigger: BaseTrigger, context: TriggerContext, status: ExecutionStatu
     )
     using = router.db_for_write(TriggerExecution)
     try:
-        if connections[using].in_atomic_block:
+        if in_atomic_block(using):
             with transaction.atomic(using=using):
                 row.save(using=using, force_insert=True)
         else:

@@ -22,7 +22,9 @@ import copy
 import operator
 from typing import Any
 
-from django.db import connections, models, router, transaction
+from django.db import models, router, transaction
+
+from .connections import in_atomic_block
 
 SNAPSHOT = "_triggers_snapshot"
 MUTABLE_TYPES = frozenset({"JSONField", "ArrayField", "HStoreField"})
@@ -104,7 +106,7 @@ class ModelTracker:
             if tracker.atomic_saves:
                 db = _using(args, kwargs) or router.db_for_write(type(instance),
                                                                  instance=instance)
-                if not connections[db].in_atomic_block:
+                if not in_atomic_block(db):
                     with transaction.atomic(using=db, savepoint=False):
                         return model_save(instance, *args, **kwargs)
             return model_save(instance, *args, **kwargs)

@@ -9,7 +9,7 @@ from tests.factories import ArticleFactory
 from tests.testapp.models import Article, Ticket
 from triggers import definitions
 from triggers.actions.common_actions import LogAction
-from triggers.actions.types import EmitEventAction
+from triggers.actions.emit_event import EmitEventAction
 from triggers.base.trigger_base import BaseTrigger
 from triggers.dryrun import dry_run
 from triggers.models import TriggerAudit, TriggerDefinition, TriggerExecution

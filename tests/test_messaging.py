@@ -25,10 +25,10 @@ from tests.services import free_port
 from tests.testapp.models import Article
 from triggers import BaseTrigger, TriggerContext, TriggerEvent, trigger_registry
 from triggers.actions import celery_task, redis_publish, send_email
+from triggers.actions.celery_task import CeleryTaskAction
 from triggers.actions.email import EmailAction
 from triggers.actions.redis import RedisPublishAction, event_payload
-from triggers.actions.tasks import CeleryTaskAction
-from triggers.actions.types import ACTION_TYPES
+from triggers.actions.registry import ACTION_TYPES
 from triggers.definitions import InvalidDefinition, save_spec
 from triggers.exceptions import ActionFailed, RetryLater, TriggerConfigurationError
 from triggers.models import TriggerExecution

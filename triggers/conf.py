@@ -1,10 +1,16 @@
-"""Settings for django-model-triggers, read lazily so that ``override_settings`` works."""
+"""Settings for django-model-triggers, read lazily so that ``override_settings`` works, and
+``allowed_model``: the ``TRIGGER_MODELS`` policy, which database triggers and their actions
+both apply."""
 
 from __future__ import annotations
 
-from typing import Any
+import fnmatch
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
+
+if TYPE_CHECKING:
+    from django.db import models
 
 DEFAULTS: dict[str, Any] = {
     # Log every trigger run on the "triggers.engine" logger at DEBUG level.
@@ -70,3 +76,20 @@ class Settings:
 
 
 settings = Settings()
+
+
+def allowed_model(model: type[models.Model]) -> bool:
+    """Whether ``TRIGGER_MODELS`` lets database triggers target (or write to) ``model``."""
+    label = model._meta.label
+    return any(
+        fnmatch.fnmatchcase(label.lower(), str(pattern).lower())
+        for pattern in settings.TRIGGER_MODELS
+    )
+
+
+def allowed_models() -> list[type[models.Model]]:
+    """The installed models ``TRIGGER_MODELS`` allows, by label."""
+    from django.apps import apps
+
+    return sorted((m for m in apps.get_models() if allowed_model(m)),
+                  key=lambda m: m._meta.label)

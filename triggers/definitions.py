@@ -15,21 +15,20 @@ that made the change (after commit), and within ``TRIGGER_CACHE_TIMEOUT`` second
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import secrets
 import threading
 from typing import Any
 
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, transaction
 
-from .actions.types import ACTION_TYPES
+from .actions.registry import ACTION_TYPES
 from .actions.webhook import SECRET_HEADER
 from .choices import ExecutionMode, TriggerEvent, TriggerPriority, parse_mode
 from .conditions.base import TriggerCondition
 from .conditions.compiler import compile_condition
 from .conditions.fields import FieldCondition
-from .conf import settings
+from .conf import allowed_model
 from .exceptions import (
     InvalidCondition,
     InvalidDefinition,
@@ -61,27 +60,12 @@ SECRET_KEYS = frozenset({"secret", "password", "token", "api_key", "authorizatio
 MASK = "********"
 
 
-def allowed_model(model: type[models.Model]) -> bool:
-    """Whether ``TRIGGER_MODELS`` lets database triggers target (or write to) ``model``."""
-    label = model._meta.label
-    return any(
-        fnmatch.fnmatchcase(label.lower(), str(pattern).lower())
-        for pattern in settings.TRIGGER_MODELS
-    )
-
-
-def allowed_models() -> list[type[models.Model]]:
-    from django.apps import apps
-
-    return sorted((m for m in apps.get_models() if allowed_model(m)),
-                  key=lambda m: m._meta.label)
-
-
 # Checking --------------------------------------------------------------------------------
 
 
-def check_spec(spec: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The definition with its defaults filled in, or None and every problem found."""
+def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """The definition with its defaults filled in, or None and every problem found.
+    ``saved``: a saved row compiled again (see ``ActionType.check``)."""
     if not isinstance(spec, dict):
         return None, [Problem("", f"A trigger definition is an object, not {type(spec).__name__}.")]
     problems: list[Problem] = []
@@ -132,12 +116,12 @@ def check_spec(spec: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
     else:
         for i, action in enumerate(actions):
             for message in check_action(action, model if event is not TriggerEvent.CUSTOM
-                                        else None):
+                                        else None, saved=saved):
                 problems.append(Problem("actions", f"actions[{i}] {message}"))
     return (None, problems) if problems else (clean, [])
 
 
-def check_action(action: Any, model: Any) -> list[str]:
+def check_action(action: Any, model: Any, *, saved: bool = False) -> list[str]:
     """Problems of one action, each starting with ``(type) key:``."""
     if not isinstance(action, dict):
         return [f": an action is an object such as {{\"type\": \"log\", \"message\": \"...\"}}, "
@@ -148,7 +132,7 @@ def check_action(action: Any, model: Any) -> list[str]:
         return [f"type: {kind!r} is not an action type; use one of "
                 f"{', '.join(ACTION_TYPES)}."]
     config = {k: v for k, v in action.items() if k != "type"}
-    return [f"({kind}) {m}" for m in action_type.check(config, model)]
+    return [f"({kind}) {m}" for m in action_type.check(config, model, saved=saved)]
 
 
 def _check_model(clean: dict, event: Any, problem: Any) -> Any:
@@ -451,7 +435,7 @@ class DefinitionLoader:
 
         compiled, problems = [], {}
         for row in TriggerDefinition.objects.prefetch_related("actions"):
-            clean, found = check_spec(spec_of(row))
+            clean, found = check_spec(spec_of(row), saved=True)
             if found:
                 problems[row.name] = "; ".join(p.message for p in found)
                 logger.warning("Database trigger %r is not loaded: %s", row.name,

@@ -2,13 +2,11 @@
 
 ``dry_run(trigger, instance)`` builds the context the engine would build, evaluates the field
 filter and every leaf condition on its own (so a failing ``all`` still shows each value; a leaf
-under a ``not`` is reported negated, as "not ..."), and
-previews each action: a log action's rendered message, an emit_event action's rendered data,
-an update_fields action's values. Nothing is written, executed or logged; the database is only
-read (old values of an instance built by hand, related objects named by a path).
-
-An action class may define ``preview(context)`` returning a JSON-ready value; it is used in
-place of the built-in previews.
+under a ``not`` is reported negated, as "not ..."), and asks each action for its preview
+(``TriggerAction.preview``): a log action's rendered message, an emit_event action's rendered
+data, an update_fields action's values, a function action's name. Nothing is written, executed
+or logged; the database is only read (old values of an instance built by hand, related objects
+named by a path).
 """
 
 from __future__ import annotations
@@ -21,20 +19,16 @@ import json
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, router
 
-from .actions.base import FunctionAction, TriggerAction, callable_name
-from .actions.common_actions import LogAction
-from .actions.types import EmitEventAction, UpdateFieldsAction, _is_template
+from .actions.base import TriggerAction
 from .choices import TriggerEvent
 from .conditions.base import AllOf, AnyOf, Not, TriggerCondition
 from .conditions.fields import FieldCondition, resolve
 from .context import TriggerContext
 from .plan import passes_field_filter
 from .registry import resolve_model, trigger_registry
-from .templating import render
 from .tracking import MISSING, SNAPSHOT, ModelTracker, tracker_for
 from .trigger import BaseTrigger
 
@@ -226,57 +220,11 @@ def _change_of(field: str | None, context: TriggerContext) -> dict[str, Any]:
 
 
 def _preview(action: TriggerAction, context: TriggerContext) -> Any:
+    """The action's preview, JSON-ready; an exception it raises as ``{"error": ...}``."""
     try:
-        custom = getattr(action, "preview", None)
-        if callable(custom):
-            return _safe(custom(context))
-        if isinstance(action, LogAction):
-            return {"level": action.level, "message": render(action.message, context)}
-        if isinstance(action, EmitEventAction):
-            return {"event_type": action.event_type, "data": _rendered(action.data, context)}
-        if isinstance(action, UpdateFieldsAction):
-            return _update_preview(action, context)
-        if isinstance(action, FunctionAction):
-            return {"function": callable_name(action.func),
-                    "note": "a Python function: not called in a dry run"}
+        return _safe(action.preview(context))
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
-    return None
-
-
-def _update_preview(action: UpdateFieldsAction, context: TriggerContext) -> dict[str, Any]:
-    obj = context.instance
-    if obj is not None and action.target != "instance":
-        obj = getattr(obj, action.target)
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for name, value in action.values.items():
-        if _is_template(value):
-            try:
-                value = action.model._meta.get_field(name).clean(render(value, context), obj)
-            except ValidationError as exc:
-                errors[name] = " ".join(exc.messages)
-                continue
-        values[name] = _safe(value)
-    preview: dict[str, Any] = {
-        "target": action.target,
-        "model": action.model._meta.label,
-        "object_pk": _safe(obj.pk) if obj is not None else None,
-        "values": values,
-    }
-    if errors:
-        preview["errors"] = errors
-    return preview
-
-
-def _rendered(value: Any, context: TriggerContext) -> Any:
-    if isinstance(value, str):
-        return render(value, context)
-    if isinstance(value, dict):
-        return {k: _rendered(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rendered(v, context) for v in value]
-    return _safe(value)
 
 
 # JSON ------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.db import models
 
-from .actions.base import FunctionAction, TriggerAction
+from .actions.base import TriggerAction
+from .actions.function import FunctionAction
 from .choices import ExecutionMode, TriggerEvent, TriggerPriority, parse_mode
 from .conditions.base import TriggerCondition
 from .conditions.compiler import combine_conditions

@@ -1,11 +1,16 @@
-"""Actions: what a trigger does when its conditions hold."""
+"""Actions: what a trigger does when its conditions hold.
 
-from . import types  # noqa: F401 - first: it imports the action modules in ACTION_TYPES order
-from .base import FunctionAction, TriggerAction, TriggerResult
-from .common_actions import LogAction, log_error, log_info, log_message, log_warning
+``base`` holds the base classes; each action type has a module of its own (``log``,
+``function``, ``update_fields``, ``emit_event``, ``webhook``, ``email``, ``celery_task``,
+``redis``), and ``registry`` lists them by name.
+"""
+
+from .base import TriggerAction, TriggerResult
+from .celery_task import celery_task
 from .email import send_email
+from .function import FunctionAction
+from .log import LogAction, log_error, log_info, log_message, log_warning
 from .redis import redis_publish
-from .tasks import celery_task
 from .webhook import WebhookAction, webhook
 
 __all__ = [

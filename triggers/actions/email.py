@@ -22,9 +22,8 @@ from django.core.validators import validate_email
 
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import is_template, render, template_problems
-from .base import TriggerAction, TriggerResult
-from .messages import MessagingAction, _check_delivery, _check_text, _raise_problems
-from .types import ACTION_TYPES, ActionType
+from .base import ActionType, MessagingAction, TriggerAction, TriggerResult
+from .validation import check_delivery, check_text, raise_problems
 
 if TYPE_CHECKING:
     from ..context import TriggerContext
@@ -170,17 +169,17 @@ class EmailType(ActionType):
                     problems.append(f"{key}: {value!r} is not a valid email address; give an "
                                     "address such as 'ops@example.com' or a template such as "
                                     "'{{ instance.owner.email }}'.")
-        problems.extend(_check_text("subject", config["subject"]))
-        problems.extend(_check_text("body", config["body"]))
+        problems.extend(check_text("subject", config["subject"]))
+        problems.extend(check_text("body", config["body"]))
         if "html_body" in config:
-            problems.extend(_check_text("html_body", config["html_body"]))
+            problems.extend(check_text("html_body", config["html_body"]))
         sender = config.get("from_email")
         if sender is not None and valid_address(sender) is None:
             problems.append(f"from_email: {sender!r} is not a valid email address; give one "
                             "such as 'Shop <noreply@example.com>', or leave it out for "
                             "DEFAULT_FROM_EMAIL.")
         problems.extend(_check_mailer(config.get("mailer")))
-        problems.extend(_check_delivery(config))
+        problems.extend(check_delivery(config))
         return problems
 
     def build(self, config: dict[str, Any], model: Any) -> TriggerAction:
@@ -220,10 +219,7 @@ def send_email(to: str | list[str], subject: str, body: str, *, from_email: str 
     }
     if html_body is not None:
         config["html_body"] = html_body
-    _raise_problems("send_email", EmailType().check(config, None))
+    raise_problems("send_email", EmailType().check(config, None))
     return EmailAction(config["to"], subject, body, from_email=from_email, cc=cc, bcc=bcc,
                        html_body=html_body, max_retries=max_retries, timeout=timeout,
                        mailer=mailer)
-
-
-ACTION_TYPES.setdefault(EmailType.name, EmailType())

@@ -20,16 +20,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from ..conf import settings
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import MAX_OUTPUT, plain, render, render_data
-from .base import TriggerAction, TriggerResult
-from .messages import (
-    MessagingAction,
-    _check_delivery,
-    _check_strings,
-    _check_text,
-    _json_problem,
-    _raise_problems,
+from .base import ActionType, MessagingAction, TriggerAction, TriggerResult
+from .validation import (
+    check_delivery,
+    check_strings,
+    check_text,
+    json_problem,
+    raise_problems,
 )
-from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
     from ..context import TriggerContext
@@ -151,16 +149,16 @@ class RedisPublishType(ActionType):
             '"orders.{{ instance.id }}", "message": {"status": "{{ instance.status }}"}}.')
 
     def check_values(self, config: dict[str, Any], model: Any) -> list[str]:
-        problems = _check_text("channel", config["channel"])
+        problems = check_text("channel", config["channel"])
         if "message" in config:
             message = config["message"]
             if message is None:
                 problems.append("message: give a JSON template, or leave it out for the "
                                 "default event payload.")
             else:
-                problems.extend(_json_problem("message", message)
-                                or _check_strings("message", message))
-        problems.extend(_check_delivery(config))
+                problems.extend(json_problem("message", message)
+                                or check_strings("message", message))
+        problems.extend(check_delivery(config))
         return problems
 
     def build(self, config: dict[str, Any], model: Any) -> TriggerAction:
@@ -175,8 +173,5 @@ def redis_publish(channel: str, message: Any = None, *, max_retries: int | None 
     config: dict[str, Any] = {"channel": channel, "max_retries": max_retries, "timeout": timeout}
     if message is not None:
         config["message"] = message
-    _raise_problems("redis_publish", RedisPublishType().check(config, None))
+    raise_problems("redis_publish", RedisPublishType().check(config, None))
     return RedisPublishAction(channel, message, max_retries=max_retries, timeout=timeout)
-
-
-ACTION_TYPES.setdefault(RedisPublishType.name, RedisPublishType())

@@ -21,7 +21,6 @@ import datetime
 import email.utils
 import hashlib
 import hmac
-import json
 import logging
 import os
 import re
@@ -35,12 +34,17 @@ import urllib3
 from requests.structures import CaseInsensitiveDict
 
 from .. import egress
-from ..conf import settings
-from ..exceptions import ActionFailed, ActionGone, RetryLater, TriggerConfigurationError
-from ..templating import render_data, template_problems
-from .base import TriggerAction, TriggerResult
+from ..exceptions import ActionFailed, ActionGone, RetryLater
+from ..templating import render_data
+from .base import ActionType, MessagingAction, TriggerAction, TriggerResult
 from .payloads import PAYLOADS, PRESETS, encode
-from .types import ACTION_TYPES, ActionType
+from .validation import (
+    check_retries,
+    check_strings,
+    check_timeout,
+    json_problem,
+    raise_problems,
+)
 
 if TYPE_CHECKING:
     from ..context import TriggerContext
@@ -48,8 +52,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("triggers.actions.webhook")
 
 METHODS = ("POST", "GET", "PUT", "PATCH", "DELETE")
-#: Longest timeout, in seconds.
-MAX_TIMEOUT = 300
 #: Bytes of an answer read (the rest is not waited for) and characters of it recorded.
 MAX_READ = 64 * 1024
 MAX_BODY = 2_000
@@ -180,7 +182,7 @@ def _failure(kind: type[ActionFailed], message: str, status_code: int | None = N
     return failure
 
 
-class WebhookAction(TriggerAction):
+class WebhookAction(MessagingAction):
     """Send an HTTP request to ``url`` with a JSON body built from the event.
 
     ``preset`` picks the body (``default``, ``supabase``, ``hasura`` or ``none``); the keys of
@@ -196,22 +198,15 @@ class WebhookAction(TriggerAction):
     def __init__(self, url: str, *, method: str = "POST", headers: dict[str, str] | None = None,
                  secret: str | None = None, preset: str = "default", payload: Any = None,
                  timeout: float | None = None, max_retries: int | None = None) -> None:
+        super().__init__(max_retries, timeout)
         self.url = url
         self.method = method.upper()
         self.headers = dict(headers or {})
         self.secret = secret
         self.preset = preset
         self.payload = payload
-        #: Seconds for the whole request (None: ``TRIGGER_DEFAULT_TIMEOUT``).
-        self.timeout = timeout
-        #: Retries in ``async`` mode (None: the trigger's).
-        self.max_retries = max_retries
         #: The trigger's name for payloads, when the context does not carry it.
         self.trigger_name = ""
-
-    @property
-    def seconds(self) -> float:
-        return float(self.timeout or settings.TRIGGER_DEFAULT_TIMEOUT or 30)
 
     @property
     def target(self) -> str:
@@ -342,24 +337,7 @@ def _payload_problems(payload: Any) -> list[str]:
     if not isinstance(payload, dict):
         return ['payload: give a JSON object whose strings may hold {{ path }} placeholders, '
                 'e.g. {"order": "{{ instance.id }}"}; its keys are added to the preset\'s body.']
-    try:
-        json.dumps(payload, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        return [f"payload: give JSON values only ({exc})."]
-    problems = []
-
-    def walk(key: str, value: Any) -> None:
-        if isinstance(value, str):
-            problems.extend(f"{key}: {p}" for p in template_problems(value))
-        elif isinstance(value, dict):
-            for name, item in value.items():
-                walk(f"{key}.{name}", item)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                walk(f"{key}[{i}]", item)
-
-    walk("payload", payload)
-    return problems
+    return json_problem("payload", payload) or check_strings("payload", payload)
 
 
 def config_problems(config: dict[str, Any], *, resolve_names: bool = True) -> list[str]:
@@ -384,23 +362,9 @@ def config_problems(config: dict[str, Any], *, resolve_names: bool = True) -> li
         problems.append(f"preset: {preset!r} is not a preset; use one of {', '.join(PRESETS)}.")
     if config.get("payload") is not None:
         problems.extend(_payload_problems(config["payload"]))
-    timeout = config.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not 0 < timeout <= MAX_TIMEOUT):
-        problems.append(f"timeout: give a number of seconds above 0 and at most {MAX_TIMEOUT}, "
-                        "or null for TRIGGER_DEFAULT_TIMEOUT.")
-    retries = config.get("max_retries")
-    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
-                                or not 0 <= retries <= 100):
-        problems.append("max_retries: give a whole number from 0 to 100, or null for the "
-                        "trigger's.")
+    problems.extend(check_timeout(config))
+    problems.extend(check_retries(config))
     return problems
-
-
-def _loading() -> bool:
-    from ..definitions import loader
-
-    return loader.loading
 
 
 class WebhookType(ActionType):
@@ -411,9 +375,13 @@ class WebhookType(ActionType):
             '"secret": "env:HOOK_SECRET"}.')
 
     def check_values(self, config: dict[str, Any], model: Any) -> list[str]:
-        # rows already saved are compiled again without resolving their host names: the
-        # address is checked again at every connection anyway
-        return config_problems(config, resolve_names=not _loading())
+        return config_problems(config)
+
+    def check_saved_values(self, config: dict[str, Any], model: Any) -> list[str]:
+        # the host name was resolved when the row was saved; it is not resolved again when the
+        # row is compiled (a DNS hiccup must not drop the trigger), since every connection
+        # checks the address anyway
+        return config_problems(config, resolve_names=False)
 
     def build(self, config: dict[str, Any], model: Any) -> TriggerAction:
         return WebhookAction(
@@ -432,11 +400,5 @@ def webhook(url: str, *, method: str = "POST", headers: dict[str, str] | None = 
     config = {"url": url, "method": method, "headers": headers, "secret": secret,
               "preset": preset, "payload": payload, "timeout": timeout,
               "max_retries": max_retries}
-    problems = config_problems(config, resolve_names=False)
-    if problems:
-        raise TriggerConfigurationError("webhook(): " + " ".join(problems))
-    return WEBHOOK.build(config, None)  # type: ignore[return-value]
-
-
-WEBHOOK = WebhookType()
-ACTION_TYPES.setdefault(WEBHOOK.name, WEBHOOK)
+    raise_problems("webhook", config_problems(config, resolve_names=False))
+    return WebhookType().build(config, None)  # type: ignore[return-value]

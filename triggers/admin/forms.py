@@ -15,8 +15,9 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
 from .. import definitions
-from ..actions.types import ACTION_TYPES
+from ..actions.registry import ACTION_TYPES
 from ..choices import TriggerEvent
+from ..conf import allowed_model, allowed_models
 from ..exceptions import UnknownModel
 from ..models import TriggerDefinition
 from ..registry import resolve_model
@@ -34,7 +35,7 @@ INLINE_JSON_WIDGET = {"widget": forms.Textarea(attrs={"rows": 3, "cols": 50})}
 def model_choices() -> list[tuple[str, str]]:
     """The models ``TRIGGER_MODELS`` allows, as choices of the definition's ``model``."""
     return [("", "---------")] + [(m._meta.label, m._meta.label)
-                                  for m in definitions.allowed_models()]
+                                  for m in allowed_models()]
 
 
 def action_type_choices() -> list[tuple[str, str]]:
@@ -106,7 +107,7 @@ class ActionFormSet(BaseInlineFormSet):
             model = resolve_model(definition.model)
         except UnknownModel:
             return False, None  # the main form reports the model
-        return definitions.allowed_model(model), model
+        return allowed_model(model), model
 
 
 class OptionalJSONField(forms.JSONField):

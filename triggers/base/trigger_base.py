@@ -1,11 +1,12 @@
 """What triggers are made of, under the import path seed 004 uses
 (``triggers.base.trigger_base``): events, priorities, results, conditions, actions, triggers.
 
-The code lives in ``triggers.choices``, ``triggers.conditions.base``, ``triggers.actions.base``
-and ``triggers.trigger``; this module only names it.
+The code lives in ``triggers.choices``, ``triggers.conditions.base``, ``triggers.actions.base``,
+``triggers.actions.function`` and ``triggers.trigger``; this module only names it.
 """
 
-from ..actions.base import FunctionAction, TriggerAction, TriggerResult, callable_name
+from ..actions.base import TriggerAction, TriggerResult, callable_name
+from ..actions.function import FunctionAction
 from ..choices import (
     ENGINE_SWITCH,
     ExecutionMode,

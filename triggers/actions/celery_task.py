@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any
 from ..conf import settings
 from ..exceptions import ActionFailed, RetryLater
 from ..templating import render_data
-from .base import TriggerAction, TriggerResult
-from .messages import (
-    MessagingAction,
-    _check_delivery,
-    _check_strings,
-    _json_problem,
-    _raise_problems,
+from .base import ActionType, MessagingAction, TriggerAction, TriggerResult
+from .validation import (
+    check_delivery,
+    check_strings,
+    json_problem,
+    raise_problems,
 )
-from .types import ACTION_TYPES, ActionType
 
 if TYPE_CHECKING:
     from ..context import TriggerContext
@@ -137,12 +135,12 @@ class CeleryTaskType(ActionType):
         if not isinstance(args, list):
             problems.append('args: give a list, e.g. ["{{ instance.id }}", 3].')
         else:
-            problems.extend(_json_problem("args", args) or _check_strings("args", args))
+            problems.extend(json_problem("args", args) or check_strings("args", args))
         kwargs = config.get("kwargs", {})
         if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
             problems.append('kwargs: give an object, e.g. {"order_id": "{{ instance.id }}"}.')
         else:
-            problems.extend(_json_problem("kwargs", kwargs) or _check_strings("kwargs", kwargs))
+            problems.extend(json_problem("kwargs", kwargs) or check_strings("kwargs", kwargs))
         queue = config.get("queue")
         if queue is not None and (not isinstance(queue, str) or not queue.strip()
                                   or len(queue.split()) != 1):
@@ -154,7 +152,7 @@ class CeleryTaskType(ActionType):
                                       or not 0 <= countdown <= MAX_COUNTDOWN):
             problems.append(f"countdown: give a number of seconds from 0 to {MAX_COUNTDOWN} "
                             "(longer waits belong in the database, not in the broker).")
-        problems.extend(_check_delivery(config))
+        problems.extend(check_delivery(config))
         return problems
 
     def allow_problems(self, config: dict[str, Any]) -> list[str]:
@@ -180,9 +178,6 @@ def celery_task(task: str, args: list[Any] | tuple[Any, ...] = (),
     config: dict[str, Any] = {"task": task, "args": list(args), "kwargs": dict(kwargs or {}),
                               "queue": queue, "countdown": countdown,
                               "max_retries": max_retries, "timeout": timeout}
-    _raise_problems("celery_task", CeleryTaskType().shape_problems(config))
+    raise_problems("celery_task", CeleryTaskType().shape_problems(config))
     return CeleryTaskAction(task, args, kwargs, queue=queue, countdown=countdown,
                             max_retries=max_retries, timeout=timeout)
-
-
-ACTION_TYPES.setdefault(CeleryTaskType.name, CeleryTaskType())

@@ -95,9 +95,9 @@ def build_context(trigger: BaseTrigger, instance: models.Model | None = None, *,
         return TriggerContext(TriggerEvent.CUSTOM, None, None, data=data,
                               event_type=event_type)
     kind = TriggerEvent(event or trigger.event)
-    model = type(instance) if instance is not None else _model_of(trigger)
     if instance is None:
-        return TriggerContext(kind, model, None, data=data)
+        return TriggerContext(kind, _model_of(trigger), None, data=data)
+    model = type(instance)
     tracker = tracker_for(model) or ModelTracker(model)
     using = instance._state.db
     old = instance.__dict__.get(SNAPSHOT)

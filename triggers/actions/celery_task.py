@@ -64,7 +64,8 @@ def celery_app() -> Any:
     except ImportError:
         raise ActionFailed("celery_task: Celery is not installed; install it (pip install "
                            "celery) and define your project's Celery app.") from None
-    app = current_app._get_current_object()
+    # the app behind Celery's proxy, as Celery's docs show it
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.main == "default" and not app.conf.broker_url:
         raise ActionFailed(
             "celery_task: this thread has no Celery app (Celery's current app is its unconfigured "

@@ -91,7 +91,8 @@ class EmailAction(MessagingAction):
 
         mailers = getattr(mail, "mailers", None)
         if mailers is None:
-            return mail.get_connection(**({"timeout": self.timeout} if self.timeout else {}))
+            return mail.get_connection(timeout=self.timeout) if self.timeout else (
+                mail.get_connection())
         connection = mailers[self.mailer or "default"]
         if self.timeout and hasattr(connection, "timeout"):
             connection.timeout = self.timeout

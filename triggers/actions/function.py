@@ -13,6 +13,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import TriggerConfigurationError
 from ..functions import function_names, get_function
 from .base import ActionType, TriggerAction, TriggerResult, callable_name
 
@@ -57,4 +58,7 @@ class FunctionType(ActionType):
         return []
 
     def build(self, config: dict[str, Any], model: Any) -> TriggerAction:
-        return FunctionAction(get_function(config["function"]))
+        func = get_function(config["function"])
+        if func is None:  # unregistered since the check
+            raise TriggerConfigurationError(self.check_values(config, model)[0])
+        return FunctionAction(func)

@@ -46,7 +46,10 @@ class UpdateFieldsAction(TriggerAction):
         field's type (raises ValidationError), any other value as it is."""
         value = self.values[name]
         if is_template(value):
-            value = self.model._meta.get_field(name).clean(render(value, context), obj)
+            field = self.model._meta.get_field(name)
+            if not isinstance(field, models.Field):  # checked when saved; a clear error anyway
+                raise ValidationError(f"{name!r} is not a field of {self.model._meta.label}.")
+            value = field.clean(render(value, context), obj)
         return value
 
     def execute(self, context: TriggerContext) -> TriggerResult:

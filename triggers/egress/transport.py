@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import requests
-from requests import certs
 from requests.adapters import HTTPAdapter
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
@@ -176,7 +176,7 @@ def tls_context(cafile: str | None = None) -> ssl.SSLContext:
     """A TLS context that verifies certificates against ``cafile`` (default: requests' CA
     bundle) and keeps the deadline during the handshake and every read."""
     context = create_urllib3_context()
-    context.load_verify_locations(cafile or certs.where())
+    context.load_verify_locations(cafile or DEFAULT_CA_BUNDLE_PATH)
     context.sslsocket_class = _DeadlineSSLSocket
     return context
 

@@ -321,15 +321,17 @@ def test_the_sweeper_reports_what_the_broker_refused(caplog):
         for title in ("a", "b"):
             Article.objects.create(title=title)
         transaction.get_connection().run_on_commit.clear()  # no hand-off: the sweeper's job
-    broker = test_celery.app.conf.broker_url
-    test_celery.app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nobody there
+    app = test_celery.app
+    app.set_current()  # the app the tasks are sent with, whichever app the suite made last
+    broker = app.conf.broker_url
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nobody there
     out = StringIO()
     try:
         with override_settings(TRIGGER_SWEEP_AFTER=0, TRIGGER_BACKEND="celery"):
             with pytest.raises(CommandError, match="2 execution.s. could not be handed"):
                 call_command("triggers", "sweep", stdout=out)
     finally:
-        test_celery.app.conf.broker_url = broker
+        app.conf.broker_url = broker
     assert out.getvalue().strip() == "0 execution(s) handed to the backend"
     errors = [r.getMessage() for r in caplog.records
               if r.levelname == "ERROR" and r.getMessage().startswith("The sweeper")]

@@ -311,9 +311,9 @@ def test_the_sweeper_reports_what_the_broker_refused(caplog):
     log says so at ERROR level, and the executions stay pending for the next sweep."""
     from io import StringIO
 
+    from celery import Celery, current_app
     from django.core.management import CommandError, call_command
 
-    from tests import celery_app as test_celery
     from tests.services import free_port
 
     async_trigger(Calls())
@@ -321,17 +321,17 @@ def test_the_sweeper_reports_what_the_broker_refused(caplog):
         for title in ("a", "b"):
             Article.objects.create(title=title)
         transaction.get_connection().run_on_commit.clear()  # no hand-off: the sweeper's job
-    app = test_celery.app
-    app.set_current()  # the app the tasks are sent with, whichever app the suite made last
-    broker = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nobody there
+    previous = current_app._get_current_object()
+    # a Celery app of its own (an app keeps its broker connections once made)
+    Celery("unreachable", broker=f"redis://127.0.0.1:{free_port()}/0",
+           broker_connection_timeout=1).set_current()
     out = StringIO()
     try:
         with override_settings(TRIGGER_SWEEP_AFTER=0, TRIGGER_BACKEND="celery"):
             with pytest.raises(CommandError, match="2 execution.s. could not be handed"):
                 call_command("triggers", "sweep", stdout=out)
     finally:
-        app.conf.broker_url = broker
+        previous.set_current()
     assert out.getvalue().strip() == "0 execution(s) handed to the backend"
     errors = [r.getMessage() for r in caplog.records
               if r.levelname == "ERROR" and r.getMessage().startswith("The sweeper")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -67,3 +68,20 @@ class Settings:
 
 
 settings = Settings()
+
+
+def allowed_model(model: Any) -> bool:
+    """Whether ``TRIGGER_MODELS`` lets database triggers target (or write to) ``model``."""
+    label = model._meta.label
+    return any(
+        fnmatch.fnmatchcase(label.lower(), str(pattern).lower())
+        for pattern in settings.TRIGGER_MODELS
+    )
+
+
+def allowed_models() -> list[Any]:
+    """The installed models ``TRIGGER_MODELS`` allows, by label."""
+    from django.apps import apps
+
+    return sorted((m for m in apps.get_models() if allowed_model(m)),
+                  key=lambda m: m._meta.label)

@@ -1,4 +1,5 @@
-"""Per-context state: the request user, the tenant, the trigger chain, and switches off.
+"""Per-context state: the request user, the tenant, the trigger chain, switches off, and
+whether saved definitions are being compiled again.
 
 What users set (the user, the tenant, ``disabled()``, ``ignore()``) lives in ``contextvars``,
 so it follows asyncio tasks and asgiref's thread hops. The trigger chain is the engine's own:
@@ -22,6 +23,7 @@ from typing import Any
 _request: ContextVar[Any] = ContextVar("triggers_request", default=None)
 _user: ContextVar[Any] = ContextVar("triggers_user", default=None)
 _tenant: ContextVar[Any] = ContextVar("triggers_tenant", default=None)
+_reloading: ContextVar[bool] = ContextVar("triggers_reloading", default=False)
 
 
 class _Every:
@@ -72,6 +74,8 @@ chain = _Chain()
 ignored_names = _ignored.get
 #: The tenant set by ``tenant_context()`` here, or None.
 current_tenant = _tenant.get
+#: Whether definitions saved earlier are being compiled again here (inside ``reloading()``).
+is_reloading = _reloading.get
 
 _chain_prefix = uuid.uuid4().hex[:12]
 _chain_counter = itertools.count(1)
@@ -144,3 +148,14 @@ def tenant_context(tenant: Any) -> Iterator[None]:
         yield
     finally:
         _tenant.reset(token)
+
+
+@contextmanager
+def reloading() -> Iterator[None]:
+    """Mark the checks made inside this block as those of definitions saved earlier and now
+    compiled again, which may skip what was verified when they were saved."""
+    token = _reloading.set(True)
+    try:
+        yield
+    finally:
+        _reloading.reset(token)

@@ -100,7 +100,7 @@ class UpdateFieldsType(ActionType):
             'on the instance or on the object of a foreign key ("target": "shop").')
 
     def check_values(self, config: dict[str, Any], model: Any) -> list[str]:
-        from ..definitions import allowed_model
+        from ..conf import allowed_model
 
         if model is None:
             return ["type: update_fields needs a trigger on a model, not on custom events."]

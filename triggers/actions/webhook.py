@@ -398,9 +398,9 @@ def config_problems(config: dict[str, Any], *, resolve_names: bool = True) -> li
 
 
 def _loading() -> bool:
-    from ..definitions import loader
+    from ..runtime import is_reloading
 
-    return loader.loading
+    return is_reloading()
 
 
 class WebhookType(ActionType):

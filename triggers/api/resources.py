@@ -17,6 +17,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from .. import definitions, stats
+from ..definitions import store
 from ..registry import trigger_registry
 from . import auth, commands
 from . import serializers as s
@@ -285,7 +286,7 @@ class TriggersView(Collection):
                ) -> dict[str, Any]:
         try:
             with transaction.atomic():
-                definitions.save_spec(spec, actor=actor, action=action)
+                store.save_spec(spec, actor=actor, action=action)
         except (DatabaseError, OverflowError) as exc:
             raise invalid(f"The definition of {spec.get('name')!r} could not be stored: {exc}",
                           hint="A number is probably too large for its column; use a "
@@ -359,5 +360,5 @@ class TriggersView(Collection):
             for row in rows:
                 stored = TriggerDefinition.objects.filter(name=row["name"]).first()
                 if stored is not None:
-                    definitions.delete_row(stored, request.user)
+                    store.delete(stored, actor=request.user)
         return self.write_response(rows)

@@ -27,19 +27,20 @@ class TriggersConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models import signals
 
-        from . import definitions
+        from .definitions.loader import changed, loader
+        from .definitions.store import DefinitionStore
         from .models import TriggerDefinition, TriggerDefinitionAction
         from .registry import trigger_registry
         from .switches import switches
 
-        trigger_registry.store = definitions.DefinitionStore()
+        trigger_registry.store = DefinitionStore()
         for model in (TriggerDefinition, TriggerDefinitionAction):
             for name in ("post_save", "post_delete"):
                 getattr(signals, name).connect(
-                    definitions.changed, sender=model,
+                    changed, sender=model,
                     dispatch_uid=f"triggers:definitions:{name}:{model.__name__}",
                 )
-        switches.hooks.append(definitions.loader.sync)
+        switches.hooks.append(loader.sync)
         request_started.connect(_check_switches, dispatch_uid="triggers:request_started")
         # Processes that serve no requests (a shell, a command, a Celery worker) check when
         # they connect to the database: the first time, and again with each new connection.

@@ -3,8 +3,9 @@
 The export lists every database trigger in the format ``check_spec`` accepts, with secrets
 masked, and the code triggers for reference (``"source": "code", "read_only": true``). The
 import checks the whole document first and writes nothing unless every entry is valid; then it
-creates or replaces the rows of the named triggers in one transaction, with an ``import`` audit
-entry for each one it changed. Rows the document does not name are left alone.
+creates or replaces the rows of the named triggers through ``definitions.store`` in one
+transaction, with an ``import`` audit entry for each one it changed. Rows the document does not
+name are left alone, unless the import prunes them.
 """
 
 from __future__ import annotations
@@ -16,17 +17,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from .definitions import (
-    MASK,
-    SECRET_KEYS,
-    audit,
-    check_spec,
-    delete_row,
-    diff,
-    masked,
-    spec_of,
-    write_row,
-)
+from .definitions import store
+from .definitions.spec import MASK, SECRET_KEYS, check_spec, masked, spec_of
 from .registry import trigger_registry
 
 VERSION = 1
@@ -139,7 +131,7 @@ def import_document(doc: Any, *, dry_run: bool = False, prune: bool = False,
                 continue
             else:
                 report.updated.append(name)
-            plan.append((clean, existing.get(name), before))
+            plan.append((clean, existing.get(name)))
         if report.errors:
             report.errors.sort(key=lambda e: -1 if e.index is None else e.index)
             report.created, report.updated, report.unchanged = [], [], []
@@ -150,11 +142,9 @@ def import_document(doc: Any, *, dry_run: bool = False, prune: bool = False,
             report.deleted = sorted(stale.values_list("name", flat=True))
         if dry_run:
             return report
-        for clean, row, before in plan:
-            row = write_row(clean, row)
-            audit("import", clean["name"], diff(before, spec_of(row)), actor)
-        for row in stale.prefetch_related("actions"):
-            delete_row(row, actor)
+        for clean, row in plan:
+            store.save_checked(clean, actor=actor, action="import", definition=row)
+        store.delete(*stale.prefetch_related("actions"), actor=actor)
     return report
 
 

@@ -138,7 +138,7 @@ class TriggerSwitch(models.Model):
 class TriggerDefinition(models.Model):
     """A trigger stored in the database, edited in the admin, the API or by import.
 
-    It compiles into the same ``BaseTrigger`` the decorators build (see ``definitions.py``);
+    It compiles into the same ``BaseTrigger`` the decorators build (``triggers.definitions``);
     its name shares one namespace with the code triggers.
     """
 

@@ -1,5 +1,7 @@
-"""The admin of database triggers: the list (last run, success rate, bulk actions), the form
-with its actions inline, and the audit entry every save and delete writes."""
+"""The admin of database triggers: the list (last run, success rate, bulk actions) and the form
+with its actions inline. Every save, delete, copy and switch goes through
+``triggers.definitions.store``, which writes the audit entry and resets the actions that
+delivery disabled."""
 
 from __future__ import annotations
 
@@ -7,17 +9,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from .. import dashboard, definitions
+from .. import dashboard
+from ..definitions import store
+from ..definitions.spec import SPEC_KEYS
 from ..models import TriggerDefinition, TriggerDefinitionAction, TriggerExecution
-from ..registry import trigger_registry
 from .forms import (
     INLINE_JSON_WIDGET,
     JSON_WIDGET,
@@ -48,7 +50,7 @@ class ActionInline(admin.TabularInline):
 
 @admin.register(TriggerDefinition)
 class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
-    """Database triggers, with their actions inline; every save and delete is audited."""
+    """Database triggers, with their actions inline; every change is written by the store."""
 
     form = TriggerDefinitionForm
     inlines = [ActionInline]
@@ -119,7 +121,7 @@ class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
     def _set_enabled(self, request: HttpRequest, queryset: Any, enabled: bool) -> None:
         names = list(queryset.values_list("name", flat=True))
         for name in names:
-            definitions.set_enabled(name, enabled, request.user)
+            store.set_enabled(name, enabled, request.user)
         state = _("enabled") if enabled else _("disabled")
         self.message_user(request, _("%(count)d trigger(s) %(state)s.")
                           % {"count": len(names), "state": state}, messages.SUCCESS)
@@ -127,59 +129,33 @@ class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
     @admin.action(description=_("Duplicate the selected triggers (disabled)"),
                   permissions=["add"])
     def duplicate(self, request: HttpRequest, queryset: Any) -> None:
-        made = []
-        with transaction.atomic():
-            for original in queryset.prefetch_related("actions"):
-                spec = definitions.spec_of(original)
-                copy = definitions.write_row(
-                    {**spec, "name": _copy_name(original.name), "enabled": False}
-                )
-                definitions.audit("create", copy.name,
-                                  definitions.diff(None, definitions.spec_of(copy)), request.user)
-                made.append(copy.name)
-        self.message_user(request, _("Made %(names)s (disabled).") % {"names": ", ".join(made)},
+        copies = store.duplicate(*queryset.prefetch_related("actions"), actor=request.user)
+        names = ", ".join(copy.name for copy in copies)
+        self.message_user(request, _("Made %(names)s (disabled).") % {"names": names},
                           messages.SUCCESS)
 
-    # Saving and deleting, audited --------------------------------------------------------
+    # Saving and deleting, through the store --------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        before = None
-        if change and obj.pk is not None:
-            stored = TriggerDefinition.objects.filter(pk=obj.pk).first()
-            before = definitions.spec_of(stored) if stored is not None else None
-        form._spec_before = before
-        super().save_model(request, obj, form, change)
+        """Nothing yet: ``save_related`` saves the definition with its actions at once."""
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool
+                     ) -> None:
+        formset.save(commit=False)  # what changed, for the admin's history; nothing written
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the definition as the form and its actions give it, through the store."""
         super().save_related(request, form, formsets, change)
-        before = getattr(form, "_spec_before", None)
-        after = definitions.spec_of(form.instance)
-        if before != after:
-            definitions.audit("update" if before is not None else "create", form.instance.name,
-                              definitions.diff(before, after), request.user)
+        obj = form.instance
+        spec = {key: getattr(obj, key) for key in SPEC_KEYS if key != "actions"}
+        spec["actions"] = [action for formset in formsets if isinstance(formset, ActionFormSet)
+                           for action in formset.actions()]
+        stored = TriggerDefinition.objects.filter(pk=obj.pk).first() if change else None
+        saved = store.save_spec(spec, actor=request.user, definition=stored)
+        obj.pk = saved.pk  # the admin's history and redirect name the saved row
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        spec = definitions.spec_of(obj)
-        super().delete_model(request, obj)
-        _audit_deleted(spec, request.user)
+        store.delete(obj, actor=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        specs = [definitions.spec_of(obj) for obj in queryset.prefetch_related("actions")]
-        super().delete_queryset(request, queryset)
-        for spec in specs:
-            _audit_deleted(spec, request.user)
-
-
-def _audit_deleted(spec: dict[str, Any], actor: Any) -> None:
-    definitions.audit("delete", spec["name"], definitions.diff(spec, None), actor)
-
-
-def _copy_name(name: str) -> str:
-    for n in range(1, 1000):
-        suffix = " (copy)" if n == 1 else f" (copy {n})"
-        candidate = name[:200 - len(suffix)] + suffix
-        if candidate not in trigger_registry and not TriggerDefinition.objects.filter(
-            name=candidate
-        ).exists():
-            return candidate
-    raise ValidationError(_("Too many copies of %s.") % name)
+        store.delete(*queryset.prefetch_related("actions"), actor=request.user)

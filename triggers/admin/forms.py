@@ -70,15 +70,9 @@ class ActionFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
-        definition = self.instance
-        check, model = self._target(definition)
-        kept = 0
-        for form in self.forms:
-            if not hasattr(form, "cleaned_data") or self._should_delete_form(form):
-                continue
-            if not form.cleaned_data or (form.empty_permitted and not form.has_changed()):
-                continue
-            kept += 1
+        check, model = self._target(self.instance)
+        kept = self.kept_forms()
+        for form in kept:
             if form.errors or not check:
                 continue
             config = form.cleaned_data.get("config")
@@ -97,6 +91,21 @@ class ActionFormSet(BaseInlineFormSet):
         if not kept:
             raise ValidationError(_('Give at least one action, e.g. a log action with '
                                     '{"message": "changed"}.'))
+
+    def kept_forms(self) -> list[Any]:
+        """The forms of the actions kept: filled in and not marked for deletion."""
+        return [form for form in self.forms
+                if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+                and not (form.empty_permitted and not form.has_changed())]
+
+    def actions(self) -> list[dict[str, Any]]:
+        """The actions kept, as a definition lists them: in the order of their rows
+        (``position``, then the existing ones first)."""
+        def order(form: Any) -> tuple[int, float]:
+            return form.cleaned_data["position"], form.instance.pk or float("inf")
+
+        return [{"type": form.cleaned_data["type"], **(form.cleaned_data.get("config") or {})}
+                for form in sorted(self.kept_forms(), key=order)]
 
     @staticmethod
     def _target(definition: TriggerDefinition) -> tuple[bool, Any]:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .. import delivery
+from ..definitions import store
 from ..models import ActionState, DeliveryAttempt, TriggerAudit, TriggerExecution
 
 #: The permission that lets a user run a trigger by hand, and replay an execution.
@@ -95,7 +96,7 @@ class ActionStateAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Enable the selected actions again"), permissions=["change"])
     def enable(self, request, queryset):
-        count = queryset.update(enabled=True, failures=0, reason="")
+        count = store.enable_actions(queryset)
         self.message_user(request, ngettext("%(count)d action enabled.",
                                             "%(count)d actions enabled.", count)
                           % {"count": count}, messages.SUCCESS)

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from .. import dashboard, definitions
 from ..choices import TriggerEvent
+from ..definitions import store
 from ..engine import engine
 from ..exceptions import UnknownModel
 from ..models import TriggerDefinition, TriggerExecution, TriggerSwitch
@@ -143,7 +144,7 @@ class TriggerPages(_ModelAdmin):
                 instance = form.instance
                 status = engine.execute(trigger.name, instance,
                                         data=payload if instance is None else None)
-                definitions.audit("run", trigger.name, {
+                store.audit("run", trigger.name, {
                     "object_pk": "" if instance is None else str(instance.pk),
                     "status": str(status),
                 }, request.user)

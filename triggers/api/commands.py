@@ -12,6 +12,7 @@ from django.db import DatabaseError, models, transaction
 
 from .. import config, definitions, monitoring
 from ..choices import TriggerEvent
+from ..definitions import store
 from ..engine import engine
 from ..exceptions import TriggerVeto, UnknownModel
 from ..registry import resolve_model, trigger_registry
@@ -175,8 +176,7 @@ def execute(name: str, *, model: str | None = None, instance_id: str | None = No
         status = f"vetoed: {exc}"
     except Exception as exc:  # a trigger with raise_on_error: report, as the admin does
         status = f"failed: {type(exc).__name__}: {exc}"
-    definitions.audit("run", name, {"object_pk": pk or "", "status": status, "via": "api"},
-                      actor)
+    store.audit("run", name, {"object_pk": pk or "", "status": status, "via": "api"}, actor)
     result["status"] = status
     return result
 

@@ -16,6 +16,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from ... import definitions, stats
+from ...definitions import store
 from ...registry import trigger_registry
 from .. import auth, commands
 from .. import serializers as s
@@ -278,7 +279,7 @@ class TriggersView(Collection):
                ) -> dict[str, Any]:
         try:
             with storing(f"The definition of {spec.get('name')!r}"):
-                definitions.save_spec(spec, actor=actor, action=action)
+                store.save_spec(spec, actor=actor, action=action)
         except definitions.InvalidDefinition as exc:
             name = spec.get("name") if isinstance(spec, dict) else None
             raise invalid(f"The definition of {name!r} is not valid: {exc.problems[0]}",
@@ -346,7 +347,7 @@ class TriggersView(Collection):
             for row in rows:
                 stored = TriggerDefinition.objects.filter(name=row["name"]).first()
                 if stored is not None:
-                    definitions.delete_row(stored, request.user)
+                    store.delete(stored, actor=request.user)
         return self.write_response(rows)
 
 

@@ -1,4 +1,4 @@
-"""Database triggers: checking, compiling, saving and loading definitions.
+"""Database trigger definitions as data: checking and compiling them, and reading them back.
 
 A definition is a dict in the configuration document's format (see ``docs/database-triggers.md``)::
 
@@ -6,43 +6,27 @@ A definition is a dict in the configuration document's format (see ``docs/databa
      "conditions": {"field": "status", "operator": "changed_to", "value": "ACTIVE"},
      "actions": [{"type": "log", "message": "SIM {{ instance.iccid }} is active"}]}
 
-``check_spec`` finds every problem of one definition before anything is saved; ``build_trigger``
-compiles a checked definition into the same ``BaseTrigger`` the decorators build; ``save_spec``
-writes it with its actions and an audit entry in one transaction. Rows are compiled once per
-process by ``loader`` and compiled again when the change marker moves: at once in the process
-that made the change (after commit), and within ``TRIGGER_CACHE_TIMEOUT`` seconds elsewhere.
+``check_spec`` finds every problem of one definition; ``build_trigger`` compiles a checked
+definition into the same ``BaseTrigger`` the decorators build; ``spec_of`` reads a row back in
+the same format; ``masked`` and ``diff`` hide the secrets of what is exported or audited.
+Nothing here writes: ``store`` does.
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
-import threading
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from ..actions.registry import ACTION_TYPES
+from ..actions.webhook import SECRET_HEADER
+from ..choices import ExecutionMode, TriggerEvent, TriggerPriority, parse_mode
+from ..conditions.base import TriggerCondition
+from ..conditions.compiler import compile_condition
+from ..conditions.fields import FieldCondition
+from ..conf import allowed_model
+from ..exceptions import InvalidCondition, Problem, TriggerConfigurationError, UnknownModel
+from ..registry import own_fields, resolve_model, trigger_registry
+from ..trigger import BaseTrigger
 
-from .actions.registry import ACTION_TYPES
-from .actions.webhook import SECRET_HEADER
-from .choices import ExecutionMode, TriggerEvent, TriggerPriority, parse_mode
-from .conditions.base import TriggerCondition
-from .conditions.compiler import compile_condition
-from .conditions.fields import FieldCondition
-from .conf import allowed_model
-from .exceptions import (
-    InvalidCondition,
-    InvalidDefinition,
-    Problem,
-    TriggerConfigurationError,
-    UnknownModel,
-)
-from .registry import own_fields, resolve_model, trigger_registry
-from .switches import switches
-from .trigger import BaseTrigger
-
-logger = logging.getLogger("triggers.definitions")
-
-MARKER = "definitions"
 SPEC_KEYS = (
     "name", "description", "enabled", "event", "model", "event_types", "fields", "conditions",
     "priority", "mode", "timeout", "max_retries", "retry_backoff", "tenant", "context_filters",
@@ -53,9 +37,9 @@ DEFAULTS: dict[str, Any] = {
     "conditions": None, "priority": "normal", "mode": "", "timeout": None, "max_retries": 0,
     "retry_backoff": 10.0, "tenant": "", "context_filters": {},
 }
-#: Keys of action configurations whose values are never exported or logged in clear.
 #: The longest timeout and first retry wait a definition may ask for: a day.
 MAX_SECONDS = 86_400
+#: Keys of action configurations whose values are never exported or logged in clear.
 SECRET_KEYS = frozenset({"secret", "password", "token", "api_key", "authorization"})
 MASK = "********"
 
@@ -273,7 +257,7 @@ def build_trigger(spec: dict[str, Any]) -> BaseTrigger:
     )
 
 
-# Rows ------------------------------------------------------------------------------------
+# Reading back ----------------------------------------------------------------------------
 
 
 def spec_of(definition: Any) -> dict[str, Any]:
@@ -310,188 +294,3 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[st
     before, after = masked(before or {}), masked(after or {})
     return {key: [before.get(key), after.get(key)] for key in SPEC_KEYS
             if before.get(key) != after.get(key)}
-
-
-def audit(action: str, name: str, changes: dict[str, Any], actor: Any = None) -> None:
-    """Write one audit entry."""
-    from .models import TriggerAudit
-
-    who = actor.get_username() if hasattr(actor, "get_username") else str(actor or "")
-    TriggerAudit.objects.create(action=action, trigger_name=name, changes=changes,
-                                actor=who[:255])
-
-
-def save_spec(spec: Any, *, actor: Any = None, action: str | None = None) -> Any:
-    """Check ``spec`` completely, then create or replace the row of that name with its actions
-    and write an audit entry, all in one transaction. Raises InvalidDefinition."""
-    from .models import TriggerDefinition
-
-    clean, problems = check_spec(spec)
-    if problems:
-        raise InvalidDefinition(problems)
-    assert clean is not None
-    with transaction.atomic():
-        definition = TriggerDefinition.objects.filter(name=clean["name"]).first()
-        before = spec_of(definition) if definition is not None else None
-        definition = write_row(clean, definition)
-        after = spec_of(definition)
-        if before != after:
-            audit(action or ("update" if before else "create"), clean["name"],
-                  diff(before, after), actor)
-    return definition
-
-
-def write_row(clean: dict[str, Any], definition: Any = None) -> Any:
-    """Write a checked definition to its row (new when ``definition`` is None). Actions that
-    delivery disabled (410 Gone, too many failures) are enabled again by the edit."""
-    from .models import ActionState, TriggerDefinition, TriggerDefinitionAction
-
-    if definition is not None:
-        ActionState.objects.filter(trigger_name=definition.name).delete()
-    definition = definition or TriggerDefinition()
-    for key in SPEC_KEYS:
-        if key != "actions":
-            setattr(definition, key, clean[key])
-    definition.save()
-    definition.actions.all().delete()
-    TriggerDefinitionAction.objects.bulk_create([
-        TriggerDefinitionAction(trigger=definition, position=i, type=a["type"],
-                                config={k: v for k, v in a.items() if k != "type"})
-        for i, a in enumerate(clean["actions"])
-    ])
-    return definition
-
-
-def delete_row(definition: Any, actor: Any = None) -> None:
-    """Delete a definition with its actions and their delivery states; audited."""
-    from .models import ActionState
-
-    spec = spec_of(definition)
-    definition.delete()
-    ActionState.objects.filter(trigger_name=spec["name"]).delete()
-    audit("delete", spec["name"], diff(spec, None), actor)
-
-
-# Propagation -----------------------------------------------------------------------------
-
-
-def changed(using: str | None = None, **kwargs: Any) -> None:
-    """Move the change marker (in the current transaction) and reload after commit.
-
-    Connected to the saves and deletes of definitions and their actions, so every way of
-    changing them (admin, API, import, shell) is seen.
-    """
-    from .models import ChangeMarker
-
-    # a new random value rather than a count: a restored or rolled-back database never
-    # brings back a value some process already loaded
-    ChangeMarker.objects.using(using).update_or_create(
-        name=MARKER, defaults={"version": secrets.randbits(62)}
-    )
-    transaction.on_commit(loader.sync, using=using)
-
-
-class DefinitionLoader:
-    """Keeps this process's compiled database triggers in step with the rows."""
-
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget what was loaded: the rows are compiled again when next needed."""
-        self.version: int | None = None
-        #: name -> problem, for rows that could not be compiled (shown by checks and health).
-        self.problems: dict[str, str] = {}
-        self._names: set[str] = set()
-        self.loading = False
-
-    def sync(self) -> bool:
-        """Reload when the change marker moved since the last load. Returns whether it did."""
-        from .models import ChangeMarker
-
-        try:
-            version = ChangeMarker.objects.filter(name=MARKER).values_list(
-                "version", flat=True).first() or 0
-        except DatabaseError:  # no table yet (before migrate)
-            logger.debug("database triggers not readable yet", exc_info=True)
-            return False
-        if version == self.version:
-            return False
-        self.load(version)
-        return True
-
-    def load(self, version: int | None = None) -> None:
-        """Compile every row again and swap them into the registry."""
-        with self._lock:
-            self.loading = True
-            try:
-                self._load(version)
-            finally:
-                self.loading = False
-
-    def _load(self, version: int | None) -> None:
-        from .models import TriggerDefinition
-
-        compiled, problems = [], {}
-        for row in TriggerDefinition.objects.prefetch_related("actions"):
-            clean, found = check_spec(spec_of(row), saved=True)
-            if found:
-                problems[row.name] = "; ".join(p.message for p in found)
-                logger.warning("Database trigger %r is not loaded: %s", row.name,
-                               problems[row.name])
-                continue
-            compiled.append(build_trigger(clean))
-        names = {t.name for t in compiled}
-        for name in self._names - names:
-            existing = trigger_registry.get(name)
-            if existing is not None and existing.source == "database":
-                trigger_registry.unregister(name)
-        for trigger in compiled:
-            trigger_registry.register_trigger(trigger, replace=True)
-        self._names = names
-        self.problems = problems
-        self.version = version
-
-
-loader = DefinitionLoader()
-
-
-def set_enabled(name: str, enabled: bool, actor: Any = None) -> None:
-    """Turn trigger ``name`` on or off in every process, with an audit entry: a database
-    trigger's row, or a code trigger's stored switch."""
-    from .models import TriggerDefinition, TriggerSwitch
-
-    trigger = trigger_registry[name]
-    if trigger.source != "database":
-        was = switches.is_enabled(name, trigger.enabled)
-        switches.set(name, enabled)
-        if was != enabled:
-            audit("toggle", name, {"enabled": [was, enabled]}, actor)
-        return
-    with transaction.atomic():
-        definition = TriggerDefinition.objects.select_for_update().get(name=name)
-        if definition.enabled != enabled:
-            definition.enabled = enabled
-            definition.save(update_fields=["enabled", "updated_at"])
-            audit("toggle", name, {"enabled": [not enabled, enabled]}, actor)
-        TriggerSwitch.objects.filter(name=name).delete()  # the row is the only switch
-
-
-class DefinitionStore:
-    """What the registry asks of stored triggers (``registry.TriggerStore``)."""
-
-    def load(self) -> bool:
-        return loader.version is None and not loader.loading and loader.sync()
-
-    def problems(self) -> dict[str, str]:
-        return dict(loader.problems)
-
-    def set_enabled(self, name: str, enabled: bool, actor: Any = None) -> None:
-        set_enabled(name, enabled, actor)
-
-
-def reload() -> None:
-    """Compile the database triggers again now (also done when the marker moves)."""
-    loader.version = None
-    loader.sync()

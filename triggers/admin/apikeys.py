@@ -38,6 +38,9 @@ Copy it now: it is not stored and will not be shown again.{% endblocktranslate %
 """
 
 
+#: The request attribute that carries a new key from save_model to response_add.
+NEW_KEY = "_triggers_new_api_key"
+
 class APIKeyForm(forms.ModelForm):
     class Meta:
         model = TriggerAPIKey
@@ -76,12 +79,12 @@ class TriggerAPIKeyAdmin(admin.ModelAdmin):
         if not change:
             obj.prefix, obj.hashed_key, key = apikeys.new_key()
             obj.created_by = request.user
-            request._new_api_key = key  # shown once by response_add, never stored
+            setattr(request, NEW_KEY, key)  # noqa: B010 - shown once by response_add, never stored
         super().save_model(request, obj, form, change)
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: Any = None
                      ) -> HttpResponse:
-        key = getattr(request, "_new_api_key", None)
+        key = getattr(request, NEW_KEY, None)
         if key is None:
             return super().response_add(request, obj, post_url_continue)
         template = engines["django"].from_string(CREATED_PAGE)

@@ -107,8 +107,9 @@ class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
 
     @admin.display(description=_("success rate"), ordering="executions")
     def success_rate(self, obj: TriggerDefinition) -> str:
-        found = dashboard.rate(getattr(obj, "successes", 0), getattr(obj, "executions", 0))
-        return "-" if found is None else f"{found:g}% of {obj.executions}"
+        executions = getattr(obj, "executions", 0)  # annotated by get_queryset
+        found = dashboard.rate(getattr(obj, "successes", 0), executions)
+        return "-" if found is None else f"{found:g}% of {executions}"
 
     @admin.action(description=_("Enable the selected triggers"), permissions=["change"])
     def enable(self, request: HttpRequest, queryset: Any) -> None:

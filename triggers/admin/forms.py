@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +52,7 @@ class TriggerDefinitionForm(forms.ModelForm):
         fields = "__all__"
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         for name, empty in EMPTY_JSON.items():
             if name in cleaned and cleaned[name] is None:
                 cleaned[name] = empty()
@@ -95,7 +96,8 @@ class ActionFormSet(BaseInlineFormSet):
     def kept_forms(self) -> list[Any]:
         """The forms of the actions kept: filled in and not marked for deletion."""
         return [form for form in self.forms
-                if getattr(form, "cleaned_data", None) and not self._should_delete_form(form)
+                if getattr(form, "cleaned_data", None)
+                and not form.cleaned_data.get(DELETION_FIELD_NAME)
                 and not (form.empty_permitted and not form.has_changed())]
 
     def actions(self) -> list[dict[str, Any]]:
@@ -150,7 +152,7 @@ class ObjectForm(forms.Form):
             ) % {"model": model._meta.label}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         pk = (cleaned.get("object_pk") or "").strip()
         if pk:
             if self.model is None:

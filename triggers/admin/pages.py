@@ -19,6 +19,7 @@ from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -59,7 +60,8 @@ class TriggerPages(_ModelAdmin):
             path("<path:object_id>/run/", wrap(self.run_view), name=f"{prefix}_run"),
         ]
 
-    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+    def _context(self, request: HttpRequest, title: str | Promise, **extra: Any
+                 ) -> dict[str, Any]:
         return {**self.admin_site.each_context(request), "opts": self.opts, "title": title,
                 **extra}
 

@@ -84,7 +84,7 @@ class DefinitionLoader:
         compiled, problems = [], {}
         for row in TriggerDefinition.objects.prefetch_related("actions"):
             clean, found = check_spec(spec_of(row), saved=True)
-            if found:
+            if found or clean is None:
                 problems[row.name] = "; ".join(p.message for p in found)
                 logger.warning("Database trigger %r is not loaded: %s", row.name,
                                problems[row.name])

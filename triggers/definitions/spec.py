@@ -72,7 +72,7 @@ def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None
                             "(names are shared by code and database triggers); choose another.")
 
     try:
-        event = TriggerEvent(clean.get("event"))
+        event = TriggerEvent(str(clean.get("event")))
         clean["event"] = str(event)
     except ValueError:
         event = None

@@ -55,8 +55,9 @@ class Command(BaseCommand):
 
     def handle_list(self, **options: Any) -> None:
         definitions.reload()
+        triggers = sorted(trigger_registry, key=lambda t: t.name)
         rows = []
-        for trigger in sorted(trigger_registry, key=lambda t: t.name):
+        for trigger in triggers:
             rows.append({
                 "name": trigger.name,
                 "source": trigger.source,
@@ -73,11 +74,11 @@ class Command(BaseCommand):
             self.stdout.write("No triggers.")
             return
         table = [("NAME", "SOURCE", "EVENT", "MODEL", "ENABLED", "PRIORITY")]
-        for row in rows:
-            target = row["model"] if row["event"] != TriggerEvent.CUSTOM else ", ".join(
-                row["event_types"])
-            table.append((row["name"], row["source"], row["event"], target,
-                          "yes" if row["enabled"] else "no", row["priority"]))
+        for trigger, row in zip(triggers, rows, strict=True):
+            target = trigger.model_label if trigger.event is not TriggerEvent.CUSTOM else (
+                ", ".join(trigger.event_types))
+            table.append((trigger.name, trigger.source, str(trigger.event), target,
+                          "yes" if row["enabled"] else "no", str(trigger.priority)))
         widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
         for line in table:
             cells = (c.ljust(w) for c, w in zip(line, widths, strict=True))

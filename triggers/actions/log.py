@@ -67,7 +67,7 @@ class LogType(ActionType):
         if not isinstance(config["message"], str) or not config["message"].strip():
             problems.append("message: give a non-empty text.")
         level = config.get("level", "info")
-        if level not in LEVELS:
+        if not isinstance(level, str) or level not in LEVELS:
             problems.append(f"level: {level!r} is not a level; use one of {', '.join(LEVELS)}.")
         return problems
 

@@ -52,7 +52,9 @@ def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None
     ``saved``: a saved row compiled again (see ``ActionType.check``)."""
     if not isinstance(spec, dict):
         return None, [Problem("", f"A trigger definition is an object, not {type(spec).__name__}.")]
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_text_problems(spec))
+    if any(p.message.endswith(TOO_DEEP) for p in problems):
+        return None, problems  # nothing else can be read safely
 
     def problem(key: str, message: str) -> None:
         problems.append(Problem(key, f"{key}: {message}"))
@@ -103,6 +105,38 @@ def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None
                                         else None, saved=saved):
                 problems.append(Problem("actions", f"actions[{i}] {message}"))
     return (None, problems) if problems else (clean, [])
+
+
+#: How deep the values of a definition may nest (a webhook payload, data, conditions).
+MAX_DEPTH = 32
+TOO_DEEP = f"nests objects and lists more than {MAX_DEPTH} levels deep; flatten it."
+HAS_NUL = ("contains a NUL character (\\u0000), which no database can store; remove it.")
+
+
+def _text_problems(spec: dict[str, Any]) -> list[Problem]:
+    """Text with a NUL character anywhere in the definition (keys too), and values nested too
+    deep to check: one problem each, naming where. Walked without recursion."""
+    found: list[Problem] = []
+    stack: list[tuple[Any, str, str, int]] = [
+        (value, key, str(key), 0) for key, value in spec.items()]
+    while stack:
+        value, top, where, depth = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                found.append(Problem(str(top), f"{where}: {HAS_NUL}"))
+        elif isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                found.append(Problem(str(top), f"{where}: {TOO_DEEP}"))
+                continue
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(key, str) and "\x00" in key:
+                        found.append(Problem(str(top), f"{where}: a key {HAS_NUL}"))
+                    stack.append((item, top, f"{where}.{key}", depth + 1))
+            else:
+                stack.extend((item, top, f"{where}[{i}]", depth + 1)
+                             for i, item in enumerate(value))
+    return sorted(found, key=lambda p: p.message)
 
 
 def check_action(action: Any, model: Any, *, saved: bool = False) -> list[str]:

@@ -453,3 +453,19 @@ def test_bulk_writes_and_their_async_executions_commit_together():
     Article.objects.filter(pk=article.pk).update(title="z")
     assert seen == [[article.pk]]
     assert TriggerExecution.objects.get(trigger_name="bulk").status == "success"
+
+
+def test_executions_overdue_for_delivery_are_a_health_issue():
+    async_trigger(Calls())
+    with transaction.atomic():
+        Article.objects.create(title="x")
+        transaction.get_connection().run_on_commit.clear()  # never handed over
+    assert trigger_registry.health_check()["healthy"]  # just due: the sweeper's time
+    TriggerExecution.objects.update(
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=10))
+    health = trigger_registry.health_check()
+    assert not health["healthy"]
+    assert health["issues"] == [
+        "1 async execution(s) are overdue for delivery, the oldest by 10 min: is the sweeper "
+        "running (manage.py triggers sweep --loop, or the Celery task triggers.sweep) and the "
+        "backend's broker reachable?"]

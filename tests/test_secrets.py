@@ -10,6 +10,7 @@ import pytest
 
 from tests.testapp.models import Article
 from triggers import TriggerContext, TriggerEvent
+from triggers.actions import LogAction, send_email
 from triggers.actions.payloads import PAYLOADS
 from triggers.actions.redis import event_payload
 from triggers.templating import is_secret, render, render_data
@@ -63,7 +64,16 @@ TEMPLATES = ["{{ data }}", "{{ data.nested }}", "{{ data.nested.deeper }}",
 
 
 def outputs(context: TriggerContext) -> dict[str, str]:
+    from django.core import mail
+
     found = {template: render(template, context) for template in TEMPLATES}
+    found["log action"] = LogAction("{{ data }} {{ instance.data }}").execute(context).message
+    mail.outbox.clear()
+    send_email("ops@example.com", "{{ data.nested }}", "{{ data }} {{ changes }}").execute(
+        context)
+    found["email"] = mail.outbox[0].message().as_string()
+    found["celery args"] = json.dumps(render_data(["{{ data }}", {"x": "{{ data.items }}"}],
+                                                  context))
     found["render_data"] = json.dumps(render_data(
         {"all": "{{ data }}", "list": ["{{ data.items }}"], "x": "{{ instance.data }}"},
         context))

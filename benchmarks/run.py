@@ -394,6 +394,7 @@ class Bench:
     def block(self, variant: Variant, n: int, record: bool = True) -> None:
         """One block: every operation on ``variant``, each with a short untimed warm-up."""
         from benchmarks.benchapp.hooks import STATE
+        from triggers import execution_log
         from triggers.models import TriggerExecution
 
         logged_before = TriggerExecution.objects.count()
@@ -412,6 +413,7 @@ class Bench:
                     variant.samples[op].append(per_op)
         STATE.op = "idle"
         fired = self.expected.get((variant.hook, "update_watched"), 0) - fired_before
+        execution_log.flush()  # untimed: rows the writer thread has not written yet
         logged = TriggerExecution.objects.count() - logged_before
         want = fired if variant.logs_all else 0
         if logged != want:

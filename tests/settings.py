@@ -67,5 +67,8 @@ if django.VERSION >= (6, 1):
     MAILERS: dict[str, dict] = {"default": {}, "transactional": {}}
 
 TRIGGER_LOG_EXECUTIONS = "all"
+# every row written at once, so that tests read it right after the save (the buffer has its
+# own tests, in tests/test_log_buffer.py)
+TRIGGER_LOG_FLUSH_SECONDS = 0
 TRIGGER_MODELS = ["testapp.*"]
 TRIGGER_BACKEND = "inline"

@@ -343,3 +343,26 @@ def test_many_field_triggers_only_the_ones_watching_a_changed_field_are_checked(
 
     plan = trigger_registry.plan(Article, TriggerEvent.POST_SAVE)
     assert plan.candidates(None, article, None, True, None) == ()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("update_fields", [None, ["title"], ["title", "views"]])
+@pytest.mark.parametrize("created", [False, True])
+def test_changed_fields_are_the_keys_of_changes(update_fields, created):
+    from triggers import TriggerContext, TriggerEvent
+    from triggers.tracking import SNAPSHOT, track
+
+    tracker = track(Article)
+    article = Article.objects.create(title="a", views=1, data={"k": [1]})
+    article = Article.objects.get(pk=article.pk)  # a complete snapshot
+    old = article.__dict__[SNAPSHOT]
+    article.title, article.views = "b", 2
+    article.data["k"].append(2)
+    fast = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker,
+                          old=None if created else old, created=created,
+                          update_fields=update_fields)
+    slow = TriggerContext(TriggerEvent.POST_SAVE, Article, article, tracker=tracker,
+                          old=None if created else old, created=created,
+                          update_fields=update_fields)
+    assert fast.changed_fields == list(slow.changes)
+    assert fast.changed_fields  # something changed in every case

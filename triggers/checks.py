@@ -54,7 +54,8 @@ def _check_settings() -> list[checks.CheckMessage]:
                         f"not {settings.TRIGGER_BACKEND!r}")
     for name in ("TRIGGER_MAX_CHAIN_DEPTH", "TRIGGER_CACHE_TIMEOUT", "TRIGGER_MAX_WORKERS",
                  "TRIGGER_DEFAULT_TIMEOUT", "TRIGGER_SWEEP_AFTER", "TRIGGER_RETRY_MAX_WAIT",
-                 "TRIGGER_RETRY_SCHEDULE_LIMIT", "TRIGGER_ACTION_FAILURE_LIMIT"):
+                 "TRIGGER_RETRY_SCHEDULE_LIMIT", "TRIGGER_ACTION_FAILURE_LIMIT",
+                 "TRIGGER_LOG_FLUSH_SECONDS", "TRIGGER_LOG_BUFFER_SIZE"):
         value = getattr(settings, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             problems.append(f"{name} must be a number of at least 0, not {value!r}")
@@ -62,6 +63,11 @@ def _check_settings() -> list[checks.CheckMessage]:
     if not isinstance(models, (list, tuple)) or not all(isinstance(m, str) for m in models):
         problems.append("TRIGGER_MODELS must be a list of 'app_label.Model' names or patterns "
                         f"such as 'shop.*', not {models!r}")
+    secret_names = settings.TRIGGER_SECRET_NAMES
+    if not isinstance(secret_names, (list, tuple)) or not all(
+            isinstance(n, str) and n for n in secret_names):
+        problems.append("TRIGGER_SECRET_NAMES must be a list of names or parts of names such "
+                        f"as 'iban', not {secret_names!r}")
     tasks = settings.TRIGGER_CELERY_TASKS
     if not isinstance(tasks, (list, tuple)) or not all(isinstance(t, str) for t in tasks):
         problems.append("TRIGGER_CELERY_TASKS must be a list of task names or patterns such "

@@ -19,6 +19,10 @@ DEFAULTS: dict[str, Any] = {
     "TRIGGER_CACHE_TIMEOUT": 300,
     # Which executions are written to the log: "all", "failures" or "none".
     "TRIGGER_LOG_EXECUTIONS": "all",
+    # Successful runs are written in bulk by a background thread at most this many seconds
+    # later (0: each at once, by the caller), and at once when this many are waiting.
+    "TRIGGER_LOG_FLUSH_SECONDS": 1.0,
+    "TRIGGER_LOG_BUFFER_SIZE": 1000,
     # How deep a chain of triggers firing triggers may go before it is stopped and recorded.
     "TRIGGER_MAX_CHAIN_DEPTH": 5,
     # Skip triggers for fixture loading (signals sent with raw=True).

@@ -188,7 +188,19 @@ class TriggerContext:
 
     @property
     def changed_fields(self) -> list[str]:
-        return list(self.changes)
+        """The names of the fields that changed (``changes``' keys, without reading values
+        twice: the execution log asks for them on every run)."""
+        if "changes" in self.__dict__:
+            return list(self.changes)
+        tracker, old = self._tracker, self._old
+        if tracker is None or self.instance is None:
+            return []
+        if type(old) is not tuple or self.update_fields is not None or self.created:
+            return [tracker.names[a] for a in tracker.attnames if self.has_changed(a)]
+        values = self._new if self._new is not None else self.instance.__dict__
+        names = tracker.names
+        return [names[a] for a, before in zip(tracker.attnames, old, strict=True)
+                if (now := values.get(a, MISSING)) is not MISSING and before != now]
 
     @property
     def old_values(self) -> dict[str, Any]:

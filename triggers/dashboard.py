@@ -14,6 +14,7 @@ from django.db.models import Avg, Count, Max, Q
 from django.db.models.functions import TruncDay, TruncHour
 from django.utils import timezone
 
+from . import execution_log
 from .choices import ExecutionStatus
 
 #: Statuses counted as successes, as in ``stats.py``: a veto is the trigger doing its job.
@@ -140,6 +141,7 @@ def bars(buckets: list[dict[str, Any]], *, width: int = 720, height: int = 160) 
 def figures(now: datetime.datetime | None = None, *,
             trigger_name: str | None = None) -> dict[str, Any]:
     """Everything the dashboard shows (about one trigger when ``trigger_name`` is given)."""
+    execution_log.flush()  # this process's buffered runs count too
     now = now or timezone.now()
     return {
         "totals": totals(trigger_name=trigger_name),

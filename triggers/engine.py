@@ -67,6 +67,8 @@ class Config:
     debug: bool
     #: A successful run needs nothing but counting: no log row, no debug line.
     quiet: bool
+    #: Successful runs are logged through the buffer (``TRIGGER_LOG_FLUSH_SECONDS`` > 0).
+    buffered: bool
 
 
 class TriggerEngine:
@@ -96,6 +98,7 @@ class TriggerEngine:
                 max_depth=settings.TRIGGER_MAX_CHAIN_DEPTH,
                 debug=debug,
                 quiet=log != "all" and not debug,
+                buffered=bool(settings.TRIGGER_LOG_FLUSH_SECONDS),
             )
         return self._config
 
@@ -397,7 +400,8 @@ class TriggerEngine:
         trigger.counter.add(ok, duration_ms or 0.0)
         config = self._config or self.config
         if config.log == "all" or (not ok and config.log == "failures"):
-            execution_log.record(trigger, context, status, mode, duration_ms, message, error)
+            execution_log.record(trigger, context, status, mode, duration_ms, message, error,
+                                 buffered=config.buffered)
         if config.debug:
             logger.debug("Trigger %s %s in %.3f ms for %r: %s", trigger.name, status,
                          duration_ms or 0.0, context, message or error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import execution_log
 from .conf import settings
 from .counters import WINDOW, all_counters
 
@@ -72,6 +73,7 @@ def _from_log() -> dict[str, dict[str, Any]]:
 def trigger_stats() -> dict[str, dict[str, Any]]:
     """``{trigger name: summary}`` for every trigger that ran."""
     if settings.TRIGGER_LOG_EXECUTIONS == "all":
+        execution_log.flush()  # this process's buffered runs count too
         return _from_log()
     return _from_process()
 

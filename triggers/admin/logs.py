@@ -4,13 +4,15 @@ executions, and replay), the actions delivery disabled, and the audit trail."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin, messages
+from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .. import delivery
+from .. import delivery, execution_log
 from ..definitions import store
 from ..models import ActionState, DeliveryAttempt, TriggerAudit, TriggerExecution
 
@@ -48,6 +50,10 @@ class TriggerExecutionAdmin(admin.ModelAdmin):
     exclude = ("payload",)
     inlines = [AttemptInline]
     actions = ["replay"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        execution_log.flush()  # this process's buffered runs too
+        return super().get_queryset(request)
 
     @admin.display(description=_("event"))
     def event_json(self, obj: TriggerExecution) -> str:

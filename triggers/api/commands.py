@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import DatabaseError, models, transaction
 
-from .. import config, definitions, monitoring
+from .. import config, definitions, execution_log, monitoring
 from ..choices import TriggerEvent
 from ..definitions import store
 from ..engine import engine
@@ -207,6 +207,7 @@ def logs(*, trigger: str | None = None, status: str | None = None, since: Any = 
     """A page of the execution log, newest first, with the total."""
     from ..models import TriggerExecution
 
+    execution_log.flush()  # this process's buffered runs too
     rows = TriggerExecution.objects.all()
     if trigger:
         rows = rows.filter(trigger_name=trigger)

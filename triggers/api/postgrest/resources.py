@@ -15,7 +15,7 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
-from ... import definitions, stats
+from ... import definitions, execution_log, stats
 from ...definitions import store
 from ...registry import trigger_registry
 from .. import auth, commands
@@ -136,6 +136,7 @@ class ExecutionsView(Collection):
     @_schema(executions_table(), summary="The execution log", responses={
         200: s.ExecutionRow(many=True), 206: s.ExecutionRow(many=True), **ERRORS})
     def get(self, request: Any) -> Response:
+        execution_log.flush()  # this process's buffered runs too
         return super().get(request)
 
 

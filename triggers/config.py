@@ -18,7 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from .definitions import store
-from .definitions.spec import MASK, SECRET_KEYS, check_spec, masked, spec_of
+from .definitions.spec import HAS_NUL, MASK, SECRET_KEYS, check_spec, masked, spec_of
 from .registry import trigger_registry
 
 VERSION = 1
@@ -175,6 +175,9 @@ def _entries(doc: Any, report: ImportReport) -> list[tuple[int, str, dict[str, A
             continue
         raw_name = entry.get("name")
         name = raw_name.strip() if isinstance(raw_name, str) else ""
+        if "\x00" in name:  # not even looked up: no database can store it
+            error(f"name: {HAS_NUL}", index)
+            continue
         if name in seen:
             error(f"the name {name!r} is also used by triggers[{seen[name]}]; names are "
                   "unique, so remove or rename one.", index, name)

@@ -590,3 +590,9 @@ def test_the_casts_postgresql_has_work(api, rows):
     found = response.json()[0]
     assert isinstance(found["started_at"], str) and isinstance(found["id"], str)
     assert isinstance(found["depth"], bool)
+
+
+def test_a_nul_character_in_a_filter_is_a_400(api, rows):
+    response = api.get(f"{EXECUTIONS}?trigger_name=eq.a%00b")
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["message"]

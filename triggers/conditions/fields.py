@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime
 import decimal
 import enum
@@ -16,7 +17,7 @@ from django.db.models.fields.related_descriptors import (
     ReverseOneToOneDescriptor,
 )
 from django.db.models.query_utils import DeferredAttribute
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject
 
 from ..tracking import MISSING
 from .base import TriggerCondition
@@ -113,9 +114,8 @@ def _readable(cls: type, name: str) -> bool | None:
 def _attribute(obj: Any, name: str) -> Any:
     """``obj.name`` when it is data, else MISSING: no method, property or ``__getattr__`` runs."""
     if isinstance(obj, LazyObject):  # request.user
-        if obj._wrapped is empty:
-            obj._setup()
-        obj = obj._wrapped
+        obj.__class__  # noqa: B018 - evaluates it (LazyObject proxies __class__)
+        obj = copy.copy(obj)  # the object itself (LazyObject's copy protocol gives it)
     verdict = _readable(type(obj), name)
     if verdict is False or (verdict is None and name not in getattr(obj, "__dict__", ())):
         return MISSING

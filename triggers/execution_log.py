@@ -118,7 +118,9 @@ class LogBuffer:
         previous = self.__dict__.get("_stop")
         if previous is not None:
             previous.set()  # the writer thread of before ends
-        self.size = settings.TRIGGER_LOG_BUFFER_SIZE
+        #: ``TRIGGER_LOG_BUFFER_SIZE``, read at the first row (0 until then: importing the
+        #: package reads no setting)
+        self.size = 0
         self._lock = threading.Lock()
         self._rows: list[dict[str, Any]] = []
         self._writer: threading.Thread | None = None
@@ -128,9 +130,10 @@ class LogBuffer:
         """Keep one row; a full buffer is written at once, by the caller."""
         with self._lock:
             self._rows.append(values)
-            full = len(self._rows) >= self.size
             if self._writer is None:
+                self.size = settings.TRIGGER_LOG_BUFFER_SIZE
                 self._start()
+            full = len(self._rows) >= self.size
         if full:
             self.flush()
 

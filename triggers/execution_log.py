@@ -143,12 +143,12 @@ class LogBuffer:
     def flush(self) -> int:
         """Write every row kept so far, in bulk; returns how many. A database error is logged
         and the rows are dropped (the log is not worth a retry loop)."""
-        from .models import TriggerExecution
-
         with self._lock:
             rows, self._rows = self._rows, []
         if not rows:
             return 0
+        from .models import TriggerExecution
+
         using = router.db_for_write(TriggerExecution)
         try:
             TriggerExecution.objects.using(using).bulk_create(

@@ -25,6 +25,7 @@ LAYERS = {
     "triggers.signals": 1, "triggers.runtime": 1, "triggers.models": 1,
     "triggers.migrations": 1, "triggers.switches": 1, "triggers.functions": 1,
     "triggers.counters": 1, "triggers.middleware": 1, "triggers.connections": 1,
+    "triggers.version": 1,
     # vocabulary
     "triggers.context": 2, "triggers.tracking": 2, "triggers.trigger": 2,
     "triggers.conditions": 2, "triggers.actions": 2, "triggers.templating": 2,
@@ -71,6 +72,9 @@ def imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool
 
     def add(target: str, line: int, lazy: bool) -> None:
         parts = target.split(".")
+        if target == "triggers":  # the public face itself (``from triggers import x``)
+            found.append((target, line, lazy))
+            return
         for i in range(2, len(parts) + 1):
             candidate = ".".join(parts[:i])
             if candidate in known and candidate != name and not name.startswith(candidate + "."):
@@ -93,10 +97,12 @@ def imports(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool
                     base = ".".join(anchor + ([base] if base else []))
                 if not base.startswith("triggers"):
                     continue
-                add(base, child.lineno, inner)
-                for alias in child.names:
-                    if f"{base}.{alias.name}" in known:
-                        add(f"{base}.{alias.name}", child.lineno, inner)
+                submodules = [f"{base}.{alias.name}" for alias in child.names
+                              if f"{base}.{alias.name}" in known]
+                if base != "triggers" or len(submodules) < len(child.names):
+                    add(base, child.lineno, inner)  # names of the module itself
+                for module in submodules:
+                    add(module, child.lineno, inner)
             visit(child, inner)
 
     visit(tree, False)

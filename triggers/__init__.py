@@ -4,8 +4,6 @@ Importing this package does not touch the database or the app registry, so decor
 used in ``models.py``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from .actions.base import TriggerAction, TriggerResult
 from .choices import ExecutionMode, ExecutionStatus, TriggerEvent, TriggerPriority
 from .conditions.base import TriggerCondition
@@ -30,12 +28,8 @@ from .monitoring import get_system_status, get_trigger_performance_metrics, list
 from .registry import trigger_registry
 from .runtime import acting_as, disabled, ignore, tenant_context
 from .trigger import BaseTrigger
+from .version import __version__ as __version__
 from .wiring import rewire as _wire_signals  # noqa: F401 - connects the receivers
-
-try:
-    __version__ = version("django-model-triggers")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
 
 
 def emit(event_type: str, data: object = None, *, using: str | None = None) -> int:

@@ -32,6 +32,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 
 from ..conf import settings
 from ..exceptions import EgressRefused
+from ..version import __version__
 from .addresses import checked_addresses
 
 try:
@@ -215,8 +216,6 @@ def build_session(ssl_context: ssl.SSLContext | None = None) -> requests.Session
     It ignores the environment (proxies, ``.netrc`` credentials, CA bundle variables) and keeps
     no cookies. Send with ``request()``, which never follows a redirect.
     """
-    from .. import __version__
-
     session = requests.Session()
     session.trust_env = False
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))

@@ -1,6 +1,7 @@
 """The base of every API view: authentication, permissions, JSON in and out and the error
 handler are set here, on the views, so the project's DRF defaults change none of them. Here too:
-the ``Prefer`` header, and the one transaction that ``Prefer: tx=rollback`` undoes."""
+the media type and schema a request asks for (``media``), the ``Prefer`` header, and the one
+transaction that ``Prefer: tx=rollback`` undoes."""
 
 from __future__ import annotations
 
@@ -16,14 +17,25 @@ from rest_framework.views import APIView
 
 from ..switches import switches
 from .auth import AUTHENTICATION_CLASSES, TriggerPermission
-from .errors import bad_query, exception_handler
+from .errors import APIError, bad_query, exception_handler
+from .media import CSV, JSON, JSON_TYPE, SINGULAR, MediaType, check_profile, negotiate
 from .prefer import Prefer, Rollback, parse_prefer
-
-SINGULAR = "application/vnd.pgrst.object+json"
 
 
 class JSONRenderer(renderers.JSONRenderer):
     charset = "utf-8"
+
+
+class TextRenderer(renderers.BaseRenderer):
+    """A body the view made as text already (CSV)."""
+
+    media_type = CSV
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None,
+               renderer_context: Any = None) -> Any:
+        return "" if data is None else data
 
 
 #: How deep objects and lists may nest in a request body.
@@ -75,7 +87,8 @@ class Negotiation(negotiation.DefaultContentNegotiation):
 
 
 class TriggerAPIView(APIView):
-    """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's)."""
+    """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's);
+    ``media_types`` are the media types it answers (``media``)."""
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = (TriggerPermission,)
@@ -85,6 +98,22 @@ class TriggerAPIView(APIView):
     versioning_class = None
     schema = AutoSchema()
     permissions: dict[str, tuple[str, ...]] = {}
+    media_types: tuple[str, ...] = (JSON,)
+    #: What the request's ``Accept`` header chose among ``media_types``.
+    media: MediaType = JSON_TYPE
+    _refused: APIError | None = None
+
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        """The renderer of the media type ``Accept`` chose. A type that is not offered is
+        answered 406 once the caller is known (``initial``), and errors are always JSON."""
+        if not force:
+            try:
+                self.media = negotiate(request.headers.get("Accept"), self.media_types)
+            except APIError as refused:
+                self._refused = refused
+            if self.media.name == CSV:
+                return TextRenderer(), CSV
+        return JSONRenderer(), JSON
 
     def required_permissions(self, request: Any) -> tuple[str, ...] | None:
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
@@ -100,6 +129,9 @@ class TriggerAPIView(APIView):
             for key in request.query_params
         ):
             raise bad_query("The URL contains a NUL character (%00); remove it.")
+        if self._refused is not None:
+            raise self._refused
+        check_profile(request.method, request.headers)
 
     def prefer(self) -> Prefer:
         found = getattr(self, "_prefer", None)
@@ -108,6 +140,8 @@ class TriggerAPIView(APIView):
         return found
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.status_code >= 400:  # errors are JSON, whatever was asked for
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSON
         response = super().finalize_response(request, response, *args, **kwargs)
         prefer = getattr(self, "_prefer", None)
         if prefer is not None and prefer.applied and response.status_code < 400:
@@ -140,7 +174,7 @@ class TriggerAPIView(APIView):
 
     @property
     def singular(self) -> bool:
-        return SINGULAR in self.request.headers.get("Accept", "")
+        return self.media.name == SINGULAR
 
 
 def document(**kwargs: Any) -> Callable[[Any], Any]:

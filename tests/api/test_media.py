@@ -217,3 +217,11 @@ def test_writes_read_content_profile_not_accept_profile(api, triggers):
 
     assert response.status_code == 200
     assert not trigger_registry.is_enabled("article-saved")
+
+
+def test_options_asked_for_as_csv_is_json(api, rows):
+    response = api.options(EXECUTIONS, HTTP_ACCEPT="text/csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["name"]

@@ -1,7 +1,8 @@
 """The base of every API view: authentication, permissions, JSON in and out and the error
 handler are set here, on the views, so the project's DRF defaults change none of them. Here too:
-the media type and schema a request asks for (``media``), the ``Prefer`` header, and the one
-transaction that ``Prefer: tx=rollback`` undoes."""
+the media type and schema a request asks for (``media``), the ``Prefer`` header, the one
+transaction that ``Prefer: tx=rollback`` undoes, and CORS preflights, which are answered
+without a key (a browser sends none with them)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, negotiation, parsers, renderers
@@ -77,7 +79,8 @@ class JSONParser(parsers.JSONParser):
 
 
 class Negotiation(negotiation.DefaultContentNegotiation):
-    """JSON whatever the ``Accept`` header says (PostgREST's singular media type included)."""
+    """The OpenAPI views' negotiation: their first renderer when ``Accept`` names none of
+    theirs."""
 
     def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
         try:
@@ -86,7 +89,26 @@ class Negotiation(negotiation.DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-class TriggerAPIView(APIView):
+def is_preflight(request: Any) -> bool:
+    """Whether ``request`` is a browser's CORS preflight: ``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``."""
+    return (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers)
+
+
+class AnswersPreflights:
+    """Answers CORS preflights with 200 and no body, before authentication: a browser sends no
+    key with them, and they do nothing. The CORS headers are the CORS middleware's to add
+    (django-cors-headers answers the preflights of the paths it covers itself)."""
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_preflight(request):
+            methods = ", ".join(self.allowed_methods)  # type: ignore[attr-defined]
+            return HttpResponse(headers={"Allow": methods, "Content-Length": "0"})
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class TriggerAPIView(AnswersPreflights, APIView):
     """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's);
     ``media_types`` are the media types it answers (``media``)."""
 
@@ -140,7 +162,8 @@ class TriggerAPIView(APIView):
         return found
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
-        if response.status_code >= 400:  # errors are JSON, whatever was asked for
+        if response.status_code >= 400 or not isinstance(getattr(response, "data", ""), str):
+            # errors are JSON whatever was asked for, and so is all but the CSV of rows
             request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSON
         response = super().finalize_response(request, response, *args, **kwargs)
         prefer = getattr(self, "_prefer", None)

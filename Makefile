@@ -5,6 +5,8 @@ VENV ?= .venv
 DJANGO ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# The port `make demo` serves on, e.g. `make demo PORT=8001`.
+PORT ?= 8000
 
 .PHONY: install demo test bench bench-delivery lint clean
 
@@ -16,11 +18,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run the example project on http://127.0.0.1:8000 (SQLite, no services needed).
+## Run the example project on http://127.0.0.1:$(PORT) (SQLite, no services needed); its demo
+## webhook posts to the same port.
 demo: $(STAMP)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_data
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo_data --port $(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## Run the whole test suite (SQLite; set DATABASE_URL for PostgreSQL).
 test: $(STAMP)
@@ -40,5 +43,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check triggers tests benchmarks example_project
 	$(VENV)/bin/mypy
 
+## Remove what installs, builds, tests and the demo leave: the environments, the demo database,
+## screenshots, caches and build output.
 clean:
-	rm -rf .venv .venv-* example.sqlite3
+	rm -rf .venv .venv-* example.sqlite3 artifacts .hypothesis *.egg-info build dist site \
+		.pytest_cache .ruff_cache .mypy_cache
+	find . -path ./.git -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -18,12 +18,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "triggers",
     "rest_framework", "drf_spectacular", "drf_spectacular_sidecar",  # triggers.api
+    "corsheaders",  # the API from pages of other origins (docs/api.md, "Browsers and CORS")
     "example_project.notifications",
     "example_project.shops",
     "example_project.sims",
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +71,19 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# CORS for the management API only: pages served from this machine (a front-end's dev server,
+# e.g. http://localhost:5173) may call /rest/v1/ with supabase-js. A real site lists its
+# origins in CORS_ALLOWED_ORIGINS instead.
+CORS_URLS_REGEX = r"^/rest/v1/"
+CORS_ALLOWED_ORIGIN_REGEXES = [r"^http://(localhost|127\.0\.0\.1)(:\d+)?$"]
+CORS_ALLOW_HEADERS = (
+    "accept", "authorization", "content-type", "user-agent", "x-csrftoken", "x-requested-with",
+    "apikey", "x-client-info", "prefer", "range", "range-unit", "accept-profile",
+    "content-profile", "x-retry-count",
+)
+CORS_EXPOSE_HEADERS = ("content-range", "range-unit", "preference-applied", "location",
+                       "retry-after")
 
 # django-model-triggers
 TRIGGER_LOG_EXECUTIONS = "all"

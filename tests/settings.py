@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "triggers",
     "rest_framework", "drf_spectacular", "drf_spectacular_sidecar",  # triggers.api
+    "corsheaders",
     "example_project.notifications",
     "example_project.shops",
     "example_project.sims",
@@ -24,6 +25,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -65,6 +67,18 @@ if django.VERSION >= (6, 1):
     # Django 6.1's mail settings (the tests' runner makes every mailer locmem); the email tests
     # also send through the older EMAIL_BACKEND settings
     MAILERS: dict[str, dict] = {"default": {}, "transactional": {}}
+
+# CORS for the API, as docs/api.md ("Browsers and CORS") has a project set it; no origin is
+# allowed here, the CORS tests allow the ones they serve pages from.
+CORS_URLS_REGEX = r"^/rest/v1/"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_HEADERS = (
+    "accept", "authorization", "content-type", "user-agent", "x-csrftoken", "x-requested-with",
+    "apikey", "x-client-info", "prefer", "range", "range-unit", "accept-profile",
+    "content-profile", "x-retry-count",
+)
+CORS_EXPOSE_HEADERS = ("content-range", "range-unit", "preference-applied", "location",
+                       "retry-after")
 
 TRIGGER_LOG_EXECUTIONS = "all"
 # every row written at once, so that tests read it right after the save (the buffer has its

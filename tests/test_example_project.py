@@ -25,7 +25,7 @@ from example_project.shops.models import (
     ShopPerformance,
     Transfer,
 )
-from example_project.sims.management.commands.demo_data import ADMIN_LINE
+from example_project.sims.management.commands.demo_data import ADMIN_LINE, admin_line, hook_url
 from example_project.sims.models import QualityStats, SimAssignment, SimCard
 from triggers import acting_as, trigger_registry
 from triggers.models import TriggerDefinition, TriggerExecution
@@ -341,6 +341,63 @@ def test_demo_data_fires_every_trigger_and_runs_twice():
     call_command("demo_data", stdout=StringIO())
     assert counts == [m.objects.count() for m in (Shop, SimCard, Sale, Transfer, Notification,
                                                   SimAssignment, TriggerExecution)]
+
+
+def demo_data(*args):
+    out = StringIO()
+    call_command("demo_data", *args, stdout=out)
+    return out.getvalue()
+
+
+def webhook_urls():
+    return [action.config["url"] for action in TriggerDefinition.objects.get(
+        name="sim-status-webhook").actions.all()]
+
+
+def test_demo_data_says_what_it_did_to_the_admin_password():
+    assert "Created the superuser admin with the password 'admin'." in demo_data()
+
+    again = demo_data()
+    assert "Left the password of the user admin as it was ('admin')." in again
+    assert ADMIN_LINE in again
+
+    admin = User.objects.get(username="admin")
+    admin.set_password("something else")
+    admin.save()
+    left = demo_data()
+    assert "Left the password of the user admin as it was; it is not 'admin'." in left
+    assert "password: unchanged (not 'admin')" in left
+    assert User.objects.get(username="admin").check_password("something else")
+
+    reset = demo_data("--reset-password")
+    assert "Reset the password of the user admin to 'admin'." in reset
+    assert ADMIN_LINE in reset
+    assert User.objects.get(username="admin").check_password("admin")
+
+
+def test_the_demo_webhook_follows_the_port():
+    first = demo_data("--port", "8001")
+    assert admin_line(8001) in first
+    assert webhook_urls() == [hook_url(8001)] == ["http://127.0.0.1:8001/hooks/demo/"]
+    assert "Pointed" not in first
+
+    moved = demo_data("--port", "8002")
+    assert "Pointed the database trigger sim-status-webhook at " \
+           "http://127.0.0.1:8002/hooks/demo/" in moved
+    assert webhook_urls() == [hook_url(8002)]
+    assert "Pointed" not in demo_data("--port", "8002")
+
+    TriggerDefinition.objects.get(name="sim-status-webhook").actions.update(
+        config={"url": "https://hooks.example.com/sims"})  # the user's own: left alone
+    demo_data("--port", "8003")
+    assert webhook_urls() == ["https://hooks.example.com/sims"]
+
+
+def test_demo_data_refuses_a_port_that_is_not_one():
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="is not a port"):
+        demo_data("--port", "70000")
 
 
 def test_changing_a_sim_card_in_the_admin_fires_its_trigger(admin_client, shop):

@@ -34,7 +34,8 @@ def executions(db):
             trigger_name="article-saved" if i % 3 else "order-paid",
             event="post_save", status="failed" if i % 2 else "success",
             started_at=now - datetime.timedelta(minutes=i), attempts=i % 5,
-            payload={"fraud_flag": i % 4 == 0, "amount": i * 10})
+            payload={"fraud_flag": i % 4 == 0, "amount": i * 10},
+            changed_fields=["status"] if i % 2 else ["title"])
 
 
 def test_list_filter_order_count_and_page(supabase, executions):
@@ -119,3 +120,64 @@ def test_errors_reach_the_client_as_postgrest_errors(supabase):
     with pytest.raises(APIError) as failure:
         supabase.rpc("no_such_function", {}).execute()
     assert failure.value.code == "PGRST202"
+
+
+def test_csv(supabase, executions):
+    response = (supabase.from_("trigger_executions").select("trigger_name,status,attempts")
+                .order("id").limit(2).csv().execute())
+
+    assert response.data == (
+        "trigger_name,status,attempts\norder-paid,success,0\narticle-saved,failed,1")
+
+
+def test_contains_contained_by_and_overlaps(supabase, executions):
+    flagged = (supabase.from_("trigger_executions").select("id", count="exact")
+               .contains("payload", {"fraud_flag": True}).execute())
+    assert flagged.count == 8
+
+    statuses = (supabase.from_("trigger_executions").select("id", count="exact")
+                .contains("changed_fields", ["status"]).execute())
+    assert statuses.count == 15
+    either = (supabase.from_("trigger_executions").select("id", count="exact")
+              .overlaps("changed_fields", ["status", "title"]).execute())
+    assert either.count == 30
+    within = (supabase.from_("trigger_executions").select("id", count="exact")
+              .contained_by("changed_fields", ["title", "body"]).execute())
+    assert within.count == 15
+
+    custom = (supabase.from_("triggers").select("name")
+              .contains("event_types", ["order.*"]).execute())
+    assert [row["name"] for row in custom.data] == ["order-paid"]
+
+
+def test_strip_nulls(supabase, executions):
+    response = (supabase.from_("trigger_executions").select("id,duration_ms").order("id")
+                .limit(1).strip_nulls().execute())
+
+    assert list(response.data[0]) == ["id"]
+
+
+def test_explain_is_answered_as_postgrest_answers_without_plans(supabase):
+    with pytest.raises(APIError) as failure:
+        supabase.from_("trigger_executions").select("*").explain().execute()
+    assert failure.value.code == "PGRST107"
+    assert "application/vnd.pgrst.plan+text" in failure.value.message
+
+
+def test_another_schema(supabase):
+    assert supabase.schema("public").from_("triggers").select("name").execute().data
+
+    with pytest.raises(APIError) as failure:
+        supabase.schema("tenant_b").from_("triggers").select("name").execute()
+    assert failure.value.code == "PGRST106"
+    assert failure.value.message == "Invalid schema: tenant_b"
+
+
+def test_rpc_argument_errors(supabase):
+    with pytest.raises(APIError) as failure:
+        supabase.rpc("toggle_trigger", {"name": "article-saved", "state": "off"}).execute()
+    assert failure.value.code == "PGRST202"
+
+    with pytest.raises(APIError) as failure:
+        supabase.rpc("set_trigger_engine", {"enabled": "perhaps"}).execute()
+    assert failure.value.code == "22P02"

@@ -151,29 +151,76 @@ def test_writing_functions_refuse_get(api):
     assert response.json()["code"] == "PGRST117"
 
 
-@pytest.mark.parametrize("name, args, words", [
-    ("toggle_trigger", {}, "name: This field is required."),
-    ("toggle_trigger", {"name": "article-saved", "state": "off"}, "state: Unknown key"),
-    ("execute_trigger", {"name": "nope"}, "No trigger is called 'nope'"),
-    ("replay_execution", {"id": "x"}, "id: A valid integer is required."),
-    ("replay_execution", {"id": 2**70}, "id"),
-    ("import_trigger_config", {}, "document: This field is required."),
-    ("set_trigger_engine", {"enabled": "perhaps"}, "enabled"),
-    ("emit_event", {"event_type": ""}, "event_type"),
-    ("trigger_engine_status", {"verbose": True}, "verbose: Unknown key"),
+@pytest.mark.parametrize("name, args, status, code, words", [
+    # as PostgREST: no function has that signature
+    ("toggle_trigger", {}, 404, "PGRST202",
+     "Could not find the function public.toggle_trigger without parameters in the schema cache"),
+    ("toggle_trigger", {"name": "article-saved", "state": "off"}, 404, "PGRST202",
+     "Could not find the function public.toggle_trigger(name, state) in the schema cache"),
+    ("import_trigger_config", {"validate_only": True}, 404, "PGRST202",
+     "public.import_trigger_config(validate_only)"),
+    ("trigger_engine_status", {"verbose": True}, 404, "PGRST202",
+     "public.trigger_engine_status(verbose)"),
+    # as PostgreSQL: a value that is not of the argument's type
+    ("replay_execution", {"id": "x"}, 400, "22P02", 'invalid input syntax for type bigint: "x"'),
+    ("replay_execution", {"id": 2**70}, 400, "22003",
+     'value "1180591620717411303424" is out of range for type bigint'),
+    ("set_trigger_engine", {"enabled": "perhaps"}, 400, "22P02",
+     'invalid input syntax for type boolean: "perhaps"'),
+    # the function's own checks
+    ("execute_trigger", {"name": "nope"}, 404, "TRG404", "No trigger is called 'nope'"),
+    ("emit_event", {"event_type": ""}, 400, "TRG100", "event_type"),
 ])
-def test_bad_arguments(api, code_trigger, name, args, words):
+def test_bad_arguments(api, code_trigger, name, args, status, code, words):
     response = rpc(api, name, args)
 
-    assert 400 <= response.status_code < 500
+    assert response.status_code == status
+    assert response.json()["code"] == code
     assert words in response.json()["message"]
+
+
+def test_an_unknown_argument_is_answered_as_postgrest_answers(api):
+    response = rpc(api, "toggle_trigger", {"name": "article-saved", "state": "off"})
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "PGRST202",
+        "message": "Could not find the function public.toggle_trigger(name, state) in the "
+                   "schema cache",
+        "details": "Searched for the function public.toggle_trigger with parameters name, "
+                   "state or with a single unnamed json/jsonb parameter, but no matches were "
+                   "found in the schema cache.",
+        "hint": "Perhaps you meant to call the function public.toggle_trigger(enabled, name)",
+    }
+
+
+def test_an_unknown_argument_by_get(api):
+    response = api.get(f"{RPC}/trigger_health?deep=true")
+
+    assert response.status_code == 404
+    assert response.json()["details"] == (
+        "Searched for the function public.trigger_health with parameter deep, but no matches "
+        "were found in the schema cache.")
+    assert response.json()["hint"] == (
+        "Perhaps you meant to call the function public.trigger_health()")
+
+
+def test_an_unknown_function_with_a_close_name(api):
+    response = rpc(api, "execute_triger", {"name": "x"})
+
+    assert response.status_code == 404
+    assert response.json()["message"] == (
+        "Could not find the function public.execute_triger(name) in the schema cache")
+    assert response.json()["hint"] == (
+        "Perhaps you meant to call the function public.execute_trigger")
 
 
 def test_get_arguments_are_checked_too(api):
     response = api.get(f"{RPC}/export_trigger_config?include_code=perhaps")
 
     assert response.status_code == 400
-    assert "include_code" in response.json()["message"]
+    assert response.json()["code"] == "22P02"
+    assert "include_code" in response.json()["hint"]
 
 
 def test_body_must_be_an_object(api):

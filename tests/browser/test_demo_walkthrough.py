@@ -1,13 +1,14 @@
 """The newcomer's walkthrough of ``make demo``, in a browser, against the example project.
 
-What ``make demo`` does, in a subprocess on a temporary SQLite file and a free port:
-``migrate``, ``demo_data``, ``runserver``. Then, as the admin user ``demo_data`` prints:
+What ``make demo PORT=...`` does, in a subprocess on a temporary SQLite file and a free port:
+``migrate``, ``demo_data --port``, ``runserver``. Then, as the admin user ``demo_data`` prints:
 create a database trigger on a SimCard field, test it on an existing SimCard (the Test page,
 a dry run), change that SimCard, and see the execution in the log and on the dashboard.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.services import free_port
@@ -40,9 +42,7 @@ class DemoServer:
         self.env = {key: value for key, value in os.environ.items()
                     if key not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
         self.env.update(DJANGO_SETTINGS_MODULE="example_project.settings",
-                        EXAMPLE_DB=str(directory / "example.sqlite3"), PYTHONUNBUFFERED="1",
-                        # the demo's webhook goes to this server, as it does on port 8000
-                        DEMO_WEBHOOK_URL=f"{self.url}/hooks/demo/")
+                        EXAMPLE_DB=str(directory / "example.sqlite3"), PYTHONUNBUFFERED="1")
         self.process: subprocess.Popen | None = None
         self.log = directory / "runserver.log"
 
@@ -87,7 +87,8 @@ class DemoServer:
 def demo(tmp_path):
     server = DemoServer(tmp_path)
     server.manage("migrate", "--noinput")
-    printed = server.manage("demo_data")
+    # as `make demo PORT=...` runs it: the demo's webhook goes to this server
+    printed = server.manage("demo_data", "--port", str(server.port))
     server.start()
     try:
         yield server, printed
@@ -100,8 +101,9 @@ def test_a_newcomer_makes_tests_and_sees_a_trigger_fire(page, demo, artifacts):
     # Log in with what `make demo` prints.
     found = re.search(r"Admin: (\S+)\s+user: (\S+)\s+password: (\S+)", printed)
     assert found, printed
-    _url, username, password = found.groups()
-    page.goto(f"{server.url}/")
+    url, username, password = found.groups()
+    assert url == f"{server.url}/admin/"  # the port it was given
+    page.goto(url)
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")
@@ -129,7 +131,9 @@ def test_a_newcomer_makes_tests_and_sees_a_trigger_fire(page, demo, artifacts):
     popup.fill("#searchbar", SERIAL)
     popup.press("#searchbar", "Enter")
     with popup.expect_event("close"):  # a click on the card fills its id in and closes
-        popup.click(f"#result_list a:text-is('{SERIAL}')")
+        # the popup may close before the click returns (seen under load): that is success
+        with contextlib.suppress(PlaywrightError):
+            popup.click(f"#result_list a:text-is('{SERIAL}')")
     card_id = page.input_value("#id_object_pk")
     assert re.fullmatch(r"[0-9a-f-]{36}", card_id), card_id
     page.fill("#id_payload", '{"status": "BLOCKED"}')

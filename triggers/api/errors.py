@@ -1,12 +1,14 @@
 """Errors: every one answered as ``{"code", "message", "details", "hint"}``, as PostgREST does.
 
 Codes: PostgREST's own where the case is the same (``PGRST100`` a query string that does not
-parse, ``PGRST102`` a bad body, ``PGRST103`` a bad range, ``PGRST107`` a bad content type,
-``PGRST116`` not exactly one row for a singular response, ``PGRST117`` a method not allowed,
-``PGRST122`` a preference refused under ``handling=strict``, ``PGRST124`` more rows affected
-than ``max-affected``, ``PGRST202`` an unknown function, ``PGRST205`` an unknown table,
-``PGRST301`` a key that is not valid), PostgreSQL's SQLSTATE where PostgREST would pass one on
-(``42501`` not allowed, ``42703`` unknown column, ``22P02``/``22007`` a value of the wrong type,
+parse, ``PGRST102`` a bad body, ``PGRST103`` a bad range, ``PGRST106`` a schema other than
+``public``, ``PGRST107`` a bad content type or a media type not offered, ``PGRST116`` not
+exactly one row for a singular response, ``PGRST117`` a method not allowed, ``PGRST122`` a
+preference refused under ``handling=strict``, ``PGRST124`` more rows affected than
+``max-affected``, ``PGRST202`` no function with that name and those arguments, ``PGRST205`` an
+unknown table, ``PGRST301`` a key that is not valid), PostgreSQL's SQLSTATE where PostgREST
+would pass one on (``42501`` not allowed, ``42703`` unknown column, ``22P02``/``22007`` a value
+of the wrong type, ``22003`` a number out of range, ``42883`` an operator that does not apply,
 ``23505`` a duplicate), and ``TRGnnn`` for this app's own: ``TRG100`` invalid input,
 ``TRG101`` an invalid configuration document, ``TRG404`` no such trigger or execution,
 ``TRG409`` a request the object's state does not allow, ``TRG429`` throttled.

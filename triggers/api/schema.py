@@ -23,7 +23,7 @@ from rest_framework.views import APIView
 from .auth import AUTHENTICATION_CLASSES, Authenticated
 from .errors import exception_handler
 from .spectacular import SPECTACULAR_SETTINGS
-from .views import JSONRenderer, Negotiation, document
+from .views import AnswersPreflights, JSONRenderer, Negotiation, document
 
 
 class APIKeyScheme(OpenApiAuthenticationExtension):
@@ -50,9 +50,10 @@ class StaffSessionScheme(OpenApiAuthenticationExtension):
                 "description": "A staff user's session (log in to the admin)."}
 
 
-class DocumentView(APIView):
-    """What the document's views share: any key or staff session, errors answered as JSON in
-    the API's error shape, and no place in the document itself."""
+class DocumentView(AnswersPreflights, APIView):
+    """What the document's views share: any key or staff session, CORS preflights answered
+    without one, errors answered as JSON in the API's error shape, and no place in the document
+    itself."""
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = (Authenticated,)

@@ -4,11 +4,15 @@ PostgREST calls database functions (``POST`` with a JSON object of named argumen
 with them in the query string for the operations that change nothing).
 
 Both check the arguments, honour ``Prefer: tx=rollback`` as the operation says, and answer the
-operation's result as JSON; errors are ``{code, message, details, hint}``.
+operation's result as JSON; errors are ``{code, message, details, hint}``. A function's
+arguments fail as PostgREST's do: an unknown or a missing one is 404 ``PGRST202`` (no function
+has that signature), a value that cannot be read as the argument's type 400 ``22P02``
+(``22003`` for a number out of range).
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter
@@ -16,6 +20,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from .errors import APIError, error_responses, invalid
+from .media import JSON, SINGULAR
 from .operations import FUNCTIONS, Operation
 from .serializers import ConfigDocument, NoArguments
 from .views import TriggerAPIView, document
@@ -123,12 +128,82 @@ def seed_view(operation: Operation) -> type[SeedView]:
     return type(_camel(operation.name) + "View", (SeedView,), namespace)
 
 
+def no_function(name: str, given: Any, parameters: list[str] | None, *, post: bool
+                ) -> APIError:
+    """404 ``PGRST202``: no function ``name`` takes the arguments ``given``, in PostgREST's
+    words; the hint names the function's real ``parameters`` (None: no function has that name,
+    then the hint names a function whose name is close, or all of them)."""
+    keys = sorted(given) if isinstance(given, dict) or hasattr(given, "keys") else []
+    listed = ", ".join(keys)
+    searched = (f" with parameter{'s' if len(keys) > 1 else ''} {listed}" if keys
+                else " without parameters")
+    if post:
+        searched += " or with a single unnamed json/jsonb parameter"
+    if parameters is not None:
+        hint = f"Perhaps you meant to call the function public.{name}({', '.join(parameters)})"
+    else:
+        close = difflib.get_close_matches(name, FUNCTIONS, n=1, cutoff=0.75)
+        hint = (f"Perhaps you meant to call the function public.{close[0]}" if close
+                else f"The functions are: {', '.join(FUNCTIONS)}.")
+    return APIError(404, "PGRST202", f"Could not find the function public.{name}"
+                    f"{f'({listed})' if keys else ' without parameters'} in the schema cache",
+                    details=f"Searched for the function public.{name}{searched}, but no "
+                            "matches were found in the schema cache.", hint=hint)
+
+
+#: The PostgreSQL type of an argument, by its field's class (for 22P02 and 22003).
+ARGUMENT_TYPES = ((serializers.BooleanField, "boolean"), (serializers.IntegerField, "bigint"))
+BIGINT = 2**63
+
+
+def argument_error(exc: serializers.ValidationError, data: Any,
+                   fields: dict[str, serializers.Field]) -> APIError | None:
+    """PostgreSQL's error for an argument of the wrong type, if that is what ``exc`` says:
+    400 ``22P02`` (invalid input syntax), or ``22003`` (a number out of range)."""
+    codes: Any = exc.get_codes()
+    if not isinstance(codes, dict) or not hasattr(data, "get"):
+        return None
+    for name, field in fields.items():
+        kind = next((k for cls, k in ARGUMENT_TYPES if isinstance(field, cls)), None)
+        problems = codes.get(name)
+        if kind is None or not problems or not isinstance(problems, list):
+            continue
+        value = data.get(name)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if "invalid" in problems or "max_string_length" in problems:
+            return APIError(400, "22P02", f'invalid input syntax for type {kind}: "{text}"',
+                            hint=f"Give {name} as a {kind}.")
+        if (("max_value" in problems or "min_value" in problems)
+                and isinstance(value, int) and not -BIGINT <= value < BIGINT):
+            return APIError(400, "22003", f'value "{text}" is out of range for type {kind}',
+                            hint=f"Give {name} as a smaller number.")
+    return None
+
+
 class FunctionView(OperationView):
     """A function: its arguments come as a JSON object (or, by GET, as the query string)."""
 
+    media_types = (JSON, SINGULAR)
+
     def arguments(self, request: Any, path: dict[str, Any]) -> dict[str, Any]:
-        data = request.data if request.method == "POST" else request.query_params
-        return checked(self.operation.arguments, data)
+        post = request.method == "POST"
+        data = request.data if post else request.query_params
+        if data is None or (hasattr(data, "dict") and not data):
+            data = {}
+        fields = self.operation.arguments().fields
+        if isinstance(data, dict) or hasattr(data, "dict"):
+            unknown = set(data) - set(fields)
+            missing = {name for name, field in fields.items() if field.required} - set(data)
+            if unknown or missing:
+                raise no_function(self.operation.function or "", data, sorted(fields),
+                                  post=post)
+        try:
+            return checked(self.operation.arguments, data)
+        except serializers.ValidationError as exc:
+            error = argument_error(exc, data, dict(fields))
+            if error is None:
+                raise
+            raise error from None
 
 
 def function_view(operation: Operation) -> type[FunctionView]:
@@ -137,7 +212,7 @@ def function_view(operation: Operation) -> type[FunctionView]:
     if name is None:
         raise ValueError(f"The operation {operation.name!r} has no function; give it "
                          "function=..., or use only its seed endpoint.")
-    responses = {200: operation.response, **error_responses()}
+    responses = {200: operation.response, **error_responses(404, 406)}
     namespace: dict[str, Any] = {
         "operation": operation, "__module__": __name__, "__doc__": operation.summary,
         "permissions": {"GET": (operation.permission,), "POST": (operation.permission,)},
@@ -168,13 +243,14 @@ class UnknownFunction(TriggerAPIView):
     """``/rest/v1/rpc/<name>`` for a name no function has: 404 ``PGRST202``."""
 
     undocumented = True
+    media_types = (JSON, SINGULAR)
 
     def required_permissions(self, request: Any) -> None:
         return None
 
     def _unknown(self, request: Any, name: str) -> Response:
-        raise APIError(404, "PGRST202",
-                       f"Could not find the function public.{name} in the schema cache",
-                       hint=f"The functions are: {', '.join(FUNCTIONS)}.")
+        post = request.method != "GET"
+        raise no_function(name, request.data if post else request.query_params, None,
+                          post=post)
 
     get = post = patch = put = delete = document(exclude=True)(_unknown)

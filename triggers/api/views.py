@@ -1,6 +1,8 @@
 """The base of every API view: authentication, permissions, JSON in and out and the error
 handler are set here, on the views, so the project's DRF defaults change none of them. Here too:
-the ``Prefer`` header, and the one transaction that ``Prefer: tx=rollback`` undoes."""
+the media type and schema a request asks for (``media``), the ``Prefer`` header, the one
+transaction that ``Prefer: tx=rollback`` undoes, and CORS preflights, which are answered
+without a key (a browser sends none with them)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, negotiation, parsers, renderers
@@ -16,14 +19,25 @@ from rest_framework.views import APIView
 
 from ..switches import switches
 from .auth import AUTHENTICATION_CLASSES, TriggerPermission
-from .errors import bad_query, exception_handler
+from .errors import APIError, bad_query, exception_handler
+from .media import CSV, JSON, JSON_TYPE, SINGULAR, MediaType, check_profile, negotiate
 from .prefer import Prefer, Rollback, parse_prefer
-
-SINGULAR = "application/vnd.pgrst.object+json"
 
 
 class JSONRenderer(renderers.JSONRenderer):
     charset = "utf-8"
+
+
+class TextRenderer(renderers.BaseRenderer):
+    """A body the view made as text already (CSV)."""
+
+    media_type = CSV
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: Any = None,
+               renderer_context: Any = None) -> Any:
+        return "" if data is None else data
 
 
 #: How deep objects and lists may nest in a request body.
@@ -65,7 +79,8 @@ class JSONParser(parsers.JSONParser):
 
 
 class Negotiation(negotiation.DefaultContentNegotiation):
-    """JSON whatever the ``Accept`` header says (PostgREST's singular media type included)."""
+    """The OpenAPI views' negotiation: their first renderer when ``Accept`` names none of
+    theirs."""
 
     def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
         try:
@@ -74,8 +89,28 @@ class Negotiation(negotiation.DefaultContentNegotiation):
             return renderers[0], renderers[0].media_type
 
 
-class TriggerAPIView(APIView):
-    """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's)."""
+def is_preflight(request: Any) -> bool:
+    """Whether ``request`` is a browser's CORS preflight: ``OPTIONS`` with ``Origin`` and
+    ``Access-Control-Request-Method``."""
+    return (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers)
+
+
+class AnswersPreflights:
+    """Answers CORS preflights with 200 and no body, before authentication: a browser sends no
+    key with them, and they do nothing. The CORS headers are the CORS middleware's to add
+    (django-cors-headers answers the preflights of the paths it covers itself)."""
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_preflight(request):
+            methods = ", ".join(self.allowed_methods)  # type: ignore[attr-defined]
+            return HttpResponse(headers={"Allow": methods, "Content-Length": "0"})
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+
+
+class TriggerAPIView(AnswersPreflights, APIView):
+    """``permissions`` maps a method to the permissions it needs (HEAD and OPTIONS: GET's);
+    ``media_types`` are the media types it answers (``media``)."""
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = (TriggerPermission,)
@@ -85,6 +120,22 @@ class TriggerAPIView(APIView):
     versioning_class = None
     schema = AutoSchema()
     permissions: dict[str, tuple[str, ...]] = {}
+    media_types: tuple[str, ...] = (JSON,)
+    #: What the request's ``Accept`` header chose among ``media_types``.
+    media: MediaType = JSON_TYPE
+    _refused: APIError | None = None
+
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        """The renderer of the media type ``Accept`` chose. A type that is not offered is
+        answered 406 once the caller is known (``initial``), and errors are always JSON."""
+        if not force:
+            try:
+                self.media = negotiate(request.headers.get("Accept"), self.media_types)
+            except APIError as refused:
+                self._refused = refused
+            if self.media.name == CSV:
+                return TextRenderer(), CSV
+        return JSONRenderer(), JSON
 
     def required_permissions(self, request: Any) -> tuple[str, ...] | None:
         method = "GET" if request.method in ("HEAD", "OPTIONS") else request.method
@@ -100,6 +151,9 @@ class TriggerAPIView(APIView):
             for key in request.query_params
         ):
             raise bad_query("The URL contains a NUL character (%00); remove it.")
+        if self._refused is not None:
+            raise self._refused
+        check_profile(request.method, request.headers)
 
     def prefer(self) -> Prefer:
         found = getattr(self, "_prefer", None)
@@ -108,6 +162,9 @@ class TriggerAPIView(APIView):
         return found
 
     def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if response.status_code >= 400 or not isinstance(getattr(response, "data", ""), str):
+            # errors are JSON whatever was asked for, and so is all but the CSV of rows
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSON
         response = super().finalize_response(request, response, *args, **kwargs)
         prefer = getattr(self, "_prefer", None)
         if prefer is not None and prefer.applied and response.status_code < 400:
@@ -140,7 +197,7 @@ class TriggerAPIView(APIView):
 
     @property
     def singular(self) -> bool:
-        return SINGULAR in self.request.headers.get("Accept", "")
+        return self.media.name == SINGULAR
 
 
 def document(**kwargs: Any) -> Callable[[Any], Any]:

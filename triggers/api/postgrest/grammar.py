@@ -1,7 +1,7 @@
 """The PostgREST query language, parsed: horizontal filters (``?status=eq.failed``,
-``not.``, ``in.(…)``, ``is.null``, ``or=(…)``, ``and=(…)``, ``like(any).{…}``, JSON paths such
-as ``payload->>key``), ``select=``, ``order=``, and ``limit``/``offset`` with the ``Range``
-header. Parsing knows nothing of tables; ``query`` checks the columns.
+``not.``, ``in.(…)``, ``is.null``, ``cs.{…}``, ``or=(…)``, ``and=(…)``, ``like(any).{…}``, JSON
+paths such as ``payload->>key``), ``select=``, ``order=``, and ``limit``/``offset`` with the
+``Range`` header. Parsing knows nothing of tables; ``query`` checks the columns.
 
 Anything that does not parse raises a 400 ``PGRST100`` error saying what to write instead.
 """
@@ -15,10 +15,11 @@ from typing import Any
 from ..errors import APIError, bad_query
 
 #: Operators this API evaluates.
-OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is", "isdistinct")
+OPERATORS = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike", "in", "is", "isdistinct",
+             "cs", "cd", "ov")
 #: PostgREST operators it does not (answered with a precise error, not "unknown").
-UNSUPPORTED = ("match", "imatch", "fts", "plfts", "phfts", "wfts", "cs", "cd", "ov", "sl",
-               "sr", "nxr", "nxl", "adj")
+UNSUPPORTED = ("match", "imatch", "fts", "plfts", "phfts", "wfts", "sl", "sr", "nxr", "nxl",
+               "adj")
 QUANTIFIABLE = ("eq", "neq", "gt", "gte", "lt", "lte", "like", "ilike")
 IS_VALUES = ("null", "not_null", "true", "false", "unknown")
 #: Query parameters that are not filters.

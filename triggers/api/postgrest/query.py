@@ -10,13 +10,10 @@ from __future__ import annotations
 import datetime
 import json
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import re2
-from django.db.models import F, Q, TextField
-from django.db.models.expressions import Expression
-from django.db.models.fields.json import KeyTransform
+from django.db.models import F, Q
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
@@ -25,11 +22,13 @@ from django.db.models.lookups import (
     IsNull,
     LessThan,
     LessThanOrEqual,
-    Lookup,
 )
 
 from ..errors import APIError, bad_query
+from . import containment
 from .grammar import Column, Condition, Logic, Node, Ordering, Selected
+from .jsonsql import JSONText
+from .patterns import ILike, Like, like_regex, like_tokens
 from .tables import (
     BOOL,
     DATETIME,
@@ -46,123 +45,12 @@ from .tables import (
 )
 
 if TYPE_CHECKING:
-    from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models.expressions import Combinable
-    from django.db.models.sql.compiler import SQLCompiler
+    pass
 
 COMPARISONS = {"eq": Exact, "gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan,
                "lte": LessThanOrEqual}
 PY_COMPARISONS = {"eq": operator.eq, "neq": operator.ne, "gt": operator.gt,
                   "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
-
-
-# LIKE patterns ---------------------------------------------------------------------------
-
-
-def like_tokens(pattern: str) -> list[tuple[str, str]]:
-    """``("any", "")``, ``("one", "")`` and ``("text", c)`` tokens of a LIKE pattern, where
-    ``*`` means ``%`` and a backslash makes the next character literal."""
-    tokens: list[tuple[str, str]] = []
-    chars = iter(pattern)
-    for char in chars:
-        if char == "\\":
-            tokens.append(("text", next(chars, "\\")))
-        elif char in "*%":
-            if not tokens or tokens[-1][0] != "any":
-                tokens.append(("any", ""))
-        elif char == "_":
-            tokens.append(("one", ""))
-        else:
-            tokens.append(("text", char))
-    return tokens
-
-
-def _like_sql(tokens: list[tuple[str, str]]) -> str:
-    special = {"%": "\\%", "_": "\\_", "\\": "\\\\"}
-    return "".join("%" if k == "any" else "_" if k == "one" else special.get(c, c)
-                   for k, c in tokens)
-
-
-def _glob(tokens: list[tuple[str, str]]) -> str:
-    special = {"*": "[*]", "?": "[?]", "[": "[[]"}
-    return "".join("*" if k == "any" else "?" if k == "one" else special.get(c, c)
-                   for k, c in tokens)
-
-
-def _like_regex(tokens: list[tuple[str, str]], insensitive: bool) -> Any:
-    body = "".join(".*" if k == "any" else "." if k == "one" else re2.escape(c)
-                   for k, c in tokens)
-    return re2.compile(("(?is)" if insensitive else "(?s)") + body)
-
-
-class Like(Lookup):
-    """``lhs LIKE pattern`` with PostgREST's pattern (``*`` for ``%``), case-sensitive on every
-    database (SQLite's LIKE is not, so GLOB is used there)."""
-
-    lookup_name = "pgrst_like"
-    prepare_rhs = False
-    insensitive = False
-
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-               ) -> tuple[str, tuple[Any, ...]]:
-        lhs, params = self.process_lhs(compiler, connection)
-        tokens = like_tokens(self.rhs)
-        if connection.vendor == "sqlite" and not self.insensitive:
-            return f"{lhs} GLOB %s", (*params, _glob(tokens))
-        op = "ILIKE" if self.insensitive and connection.vendor == "postgresql" else "LIKE"
-        return f"{lhs} {op} %s ESCAPE '\\'", (*params, _like_sql(tokens))
-
-
-class ILike(Like):
-    lookup_name = "pgrst_ilike"
-    insensitive = True
-
-
-class JSONText(Expression):
-    """``column #>> path``: the text at a JSON path (NULL for JSON null or a missing key), the
-    same on PostgreSQL and SQLite."""
-
-    output_field = TextField()
-
-    def __init__(self, column: str, path: tuple[str, ...]) -> None:
-        super().__init__()
-        self.column: Any = F(column)
-        self.path = path
-
-    def get_source_expressions(self) -> list[Any]:
-        return [self.column]
-
-    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
-        (self.column,) = exprs
-
-    # The params are a list, not the tuple that the stubs (Django 6) ask for: before Django 6,
-    # a lookup with this expression on its left extends them in place (BuiltinLookup.as_sql).
-    def as_sql(  # type: ignore[override]
-        self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-    ) -> tuple[str, list[Any]]:
-        transform: Any = self.column
-        for key in self.path:
-            transform = KeyTransform(key, transform)
-        sql, params = compiler.compile(transform)
-        return sql, list(params)
-
-    def as_postgresql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-                      ) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.column)
-        return f"({sql} #>> %s)", [*params, list(self.path)]
-
-    def as_sqlite(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
-                  ) -> tuple[str, list[Any]]:
-        sql, params = compiler.compile(self.column)
-        path = sqlite_json_path(self.path)
-        return (f"(CASE JSON_TYPE({sql}, %s) WHEN 'null' THEN NULL WHEN 'true' THEN 'true' "
-                f"WHEN 'false' THEN 'false' ELSE CAST(JSON_EXTRACT({sql}, %s) AS TEXT) END)",
-                [*params, path, *params, path])
-
-
-def sqlite_json_path(keys: tuple[str, ...]) -> str:
-    """SQLite's spelling of a JSON path: ``$."a"[0]."b"`` (a key of digits is an index)."""
-    return "$" + "".join(f"[{key}]" if key.isdigit() else "." + json.dumps(key) for key in keys)
 
 
 # Filters on a queryset ---------------------------------------------------------------------
@@ -183,6 +71,8 @@ def to_q(node: Node, table: Table) -> Q:
 def _condition_q(cond: Condition, table: Table) -> Q:
     column = cond.column
     kind = table.kind(column.name, where=str(column))
+    if cond.op in containment.OPERATORS:
+        return containment.to_q(cond, kind)
     if cond.quantifier is not None:
         parts = [_condition_q(Condition(column, cond.op, v), table) for v in cond.value]
         if not parts:
@@ -321,6 +211,8 @@ def _condition(cond: Condition, row: dict[str, Any], table: Table) -> bool | Non
     column = cond.column
     kind = table.kind(column.name, where=str(column))
     value = row.get(column.name)
+    if cond.op in containment.OPERATORS:
+        return containment.evaluate(cond, value, kind)
     if column.path:
         if kind != JSON:
             raise bad_query(f"{column}: {column.name} is not a JSON column, so it has no JSON "
@@ -347,7 +239,7 @@ def _condition(cond: Condition, row: dict[str, Any], table: Table) -> bool | Non
     if cond.op in ("like", "ilike"):
         if kind != TEXT:
             raise _no_operator(cond.op, kind, label)
-        regex = _like_regex(like_tokens(cond.value), cond.op == "ilike")
+        regex = like_regex(like_tokens(cond.value), cond.op == "ilike")
         return None if value is None else regex.fullmatch(str(value)) is not None
     if cond.op == "in":
         wanted = [_read(kind, v, label) for v in cond.value]

@@ -4,8 +4,9 @@
 
 Every answer has ``Content-Range``; ``Prefer: count=exact`` puts the total in it and a partial
 range is then 206. ``Accept: application/vnd.pgrst.object+json`` asks for one object (406
-``PGRST116`` otherwise). Writes answer 201/204, or the rows with ``Prefer:
-return=representation``; ``Prefer: tx=rollback`` runs them and keeps nothing.
+``PGRST116`` otherwise), ``Accept: text/csv`` for CSV (``pgtext``). Writes answer 201/204, or
+the rows with ``Prefer: return=representation``; ``Prefer: tx=rollback`` runs them and keeps
+nothing.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ from ...registry import trigger_registry
 from .. import auth, commands
 from .. import serializers as s
 from ..errors import APIError, error_responses, invalid, storing
-from ..views import SINGULAR, TriggerAPIView, document
-from .grammar import Column, Ordering, parse_filters, parse_order, parse_select, parse_window
+from ..media import CSV, JSON, SINGULAR, strip_nulls
+from ..views import TriggerAPIView, document
+from .grammar import (
+    Column,
+    Ordering,
+    Selected,
+    parse_filters,
+    parse_order,
+    parse_select,
+    parse_window,
+)
+from .pgtext import csv_text, json_keys
 from .query import columns_needed, matches, order_by, project, sort_rows, to_q
 from .tables import TRIGGERS, Table, audit_table, executions_table
 
@@ -60,6 +71,8 @@ def _column_params(table: Table) -> list[OpenApiParameter]:
 class Collection(TriggerAPIView):
     """A read-only collection; subclasses say which table."""
 
+    media_types = (JSON, SINGULAR, CSV)
+
     def table(self) -> Table:
         raise NotImplementedError
 
@@ -73,7 +86,7 @@ class Collection(TriggerAPIView):
         window = parse_window(params, request.headers)
         counted = prefer.apply("count") is not None
         rows, total = self.fetch(table, filters, selected, orderings, window, counted)
-        return self.rows_response(rows, window.offset, total)
+        return self.rows_response(rows, window.offset, total, selected=selected)
 
     def fetch(self, table: Table, filters: list[Any], selected: list[Any], orderings: list[Any],
               window: Any, counted: bool) -> tuple[list[dict[str, Any]], int | None]:
@@ -91,19 +104,28 @@ class Collection(TriggerAPIView):
         return [project(row, selected, table) for row in found], total
 
     def rows_response(self, rows: list[dict[str, Any]], offset: int, total: int | None,
-                      status: int = 200) -> Response:
+                      status: int = 200, selected: list[Selected] | None = None) -> Response:
+        """``rows`` in the media type asked for, with ``Content-Range``."""
         count = len(rows)
         end = "*" if total is None else str(total)
         content_range = f"{offset}-{offset + count - 1}/{end}" if count else f"*/{end}"
         headers = {"Content-Range": content_range, "Range-Unit": "items"}
+        if self.media.strip_nulls:
+            rows = strip_nulls(rows)
         if self.singular:
             _one(count)
             response = Response(rows[0], status=status, headers=headers)
-            response.content_type = f"{SINGULAR}; charset=utf-8"
+            response.content_type = self.media.content_type
             return response
         if total is not None and status == 200 and (offset > 0 or offset + count < total):
             status = 206
-        return Response(rows, status=status, headers=headers)
+        if self.media.name == CSV:
+            body = csv_text(rows, json_keys(selected or [Selected(None)], self.table()))
+            response = Response(body, status=status, headers=headers)
+        else:
+            response = Response(rows, status=status, headers=headers)
+        response.content_type = self.media.content_type
+        return response
 
 
 def _check_range(offset: int, total: int | None) -> None:
@@ -231,7 +253,8 @@ class TriggersView(Collection):
         if wanted != "representation":
             return Response(status=201 if created else 204, headers=headers)
         shown = [project(row, selected, TRIGGERS) for row in rows]
-        response = self.rows_response(shown, 0, None, status=201 if created else 200)
+        response = self.rows_response(shown, 0, None, status=201 if created else 200,
+                                      selected=selected)
         for key, value in headers.items():
             response[key] = value
         return response

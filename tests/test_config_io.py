@@ -28,6 +28,7 @@ SPECS = [
         ]},
         "priority": "high", "mode": "inline", "timeout": 5, "max_retries": 3,
         "retry_backoff": 2.5, "tenant": "acme", "context_filters": {"user.is_staff": True},
+        "rate_limit": 10, "cooldown_seconds": 300.0, "limit_by": "instance.author_id",
         "actions": [
             {"type": "log", "level": "warning", "message": "{{ instance.title }} published"},
             {"type": "update_fields", "fields": {"views": 0, "title": "{{ instance.title }}!"}},
@@ -37,6 +38,7 @@ SPECS = [
     {
         "name": "big-order", "enabled": False, "event": "custom", "event_types": ["order.*"],
         "conditions": [{"field": "data.amount", "operator": "between", "value": [100, 500]}],
+        "rate_limit": "100/h", "limit_by": "data.account_id",
         "actions": [{"type": "emit_event", "event_type": "order.big",
                      "data": {"id": "{{ data.id }}", "token": "env:ORDER_TOKEN"}}],
     },
@@ -307,3 +309,46 @@ def test_prune_with_an_invalid_entry_deletes_nothing(saved):
     report = config.import_document(document, prune=True)
     assert report.errors and report.deleted == []
     assert TriggerDefinition.objects.count() == 3
+
+
+def test_flow_control_keys_are_exported_as_stored_and_import_unchanged(saved):
+    document = roundtrip(config.export_document(include_code=False))
+    entries = {entry["name"]: entry for entry in document["triggers"]}
+    flow = ("rate_limit", "cooldown", "limit_by")
+    assert [entries["article-published"][k] for k in flow] == ["10/m", 300.0,
+                                                              "instance.author_id"]
+    assert [entries["big-order"][k] for k in flow] == ["100/h", None, "data.account_id"]
+    assert [entries["ticket-closed"][k] for k in flow] == [None, None, "trigger"]
+    trigger = trigger_registry["article-published"]
+    assert (trigger.limits.rate.text, trigger.limits.cooldown) == ("10/m", 300.0)
+    report = config.import_document(document)
+    assert sorted(report.unchanged) == sorted(saved)
+
+
+def test_a_code_trigger_with_limits_exports_them():
+    trigger_registry.register_trigger(BaseTrigger(
+        name="code-limited", event="post_save", model=Article, actions=[lambda c: None],
+        rate_limit="5/s", cooldown=1))
+    entry = next(e for e in config.export_document()["triggers"] if e["name"] == "code-limited")
+    assert (entry["rate_limit"], entry["cooldown"], entry["limit_by"]) == ("5/s", 1.0, "trigger")
+
+
+def test_bad_flow_control_keys_are_errors_of_their_entry():
+    document = {"version": 1, "triggers": [
+        {**SPECS[2], "rate_limit": "10 per minute"},
+        {**SPECS[2], "name": "two", "cooldown": 5, "cooldown_seconds": 6},
+        {**SPECS[2], "name": "three", "limit_by": "object"},
+        {**SPECS[2], "name": "four", "throttle": "5/s"},
+    ]}
+    report = config.import_document(document)
+    assert [str(e).split(": ", 1) for e in report.errors] == [
+        ["triggers[0] ('ticket-closed')", "rate_limit: '10 per minute' is not a rate; give a "
+         'whole number of executions per minute, e.g. 10, or "N/s", "N/m", "N/h" or "N/d", '
+         'e.g. "100/h".'],
+        ["triggers[1] ('two')", "cooldown: cooldown and cooldown_seconds are one key; give one."],
+        ["triggers[2] ('three')", "limit_by: 'object' says what the limits count per, but there "
+         "is no rate_limit or cooldown; add one, or remove limit_by."],
+        ["triggers[3] ('four')", "throttle: unknown key; a definition has " + ", ".join(
+            definitions.SPEC_KEYS) + "."],
+    ]
+    assert not TriggerDefinition.objects.exists()

@@ -79,14 +79,14 @@ def grant(user, *codenames):
 def test_changelist_shows_last_run_and_success_rate(admin_client):
     make()
     now = timezone.now()
-    for status in ("success", "success", "failed", "success"):
+    for status in ("success", "success", "failed", "success", "rate_limited"):
         TriggerExecution.objects.create(trigger_name="published-article", event="post_save",
                                         status=status, started_at=now)
     response = admin_client.get(url("changelist"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "published-article" in html
-    assert "75% of 4" in html
+    assert "75% of 4" in html  # a rate-limited event is not an execution
     assert url("all") in html and url("dashboard") in html
 
 

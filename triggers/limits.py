@@ -103,6 +103,11 @@ class FlowLimits:
     #: ``limit_by`` split, when it is a path into the context.
     path: tuple[str, ...] = ()
 
+    def spelled(self) -> dict[str, Any]:
+        """The keys as a definition stores and exports them."""
+        return {"rate_limit": self.rate.text if self.rate else None, "cooldown": self.cooldown,
+                "limit_by": self.limit_by}
+
     @property
     def span(self) -> float:
         """How long a counter's state matters after its last change (seconds)."""
@@ -172,10 +177,10 @@ def read_limits(rate_limit: Any = None, cooldown: Any = None, limit_by: Any = PE
             problems.append(("limit_by", f"{by!r} says what the limits count per, but there is "
                                          "no rate_limit or cooldown; add one, or remove "
                                          "limit_by."))
-    values = {"rate_limit": rate.text if rate else None, "cooldown": cool, "limit_by": by}
+    limits = FlowLimits(rate, cool, by, path)
     if problems or not (rate or cool):
-        return None, values, problems
-    return FlowLimits(rate, cool, by, path), values, []
+        return None, limits.spelled(), problems
+    return limits, limits.spelled(), []
 
 
 def parse_rate(value: Any) -> Rate | None:

@@ -157,11 +157,7 @@ class BaseTrigger:
     @property
     def flow_control(self) -> dict[str, Any]:
         """``rate_limit``, ``cooldown`` and ``limit_by`` as a definition spells them."""
-        limits = self.limits
-        if limits is None:
-            return {"rate_limit": None, "cooldown": None, "limit_by": "trigger"}
-        return {"rate_limit": limits.rate.text if limits.rate else None,
-                "cooldown": limits.cooldown, "limit_by": limits.limit_by}
+        return (self.limits or FlowLimits()).spelled()
 
 
 def _event(name: str, event: TriggerEvent | str) -> TriggerEvent:

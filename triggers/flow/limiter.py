@@ -89,6 +89,7 @@ class FlowLimiter:
                     if self.redis_down_until:
                         self._redis_back()
                     return stop
+                now = time.time()  # after the wait for Redis
             return self.database.take(trigger.name, key, limits, now)
         except Exception:
             logger.exception("The flow-control check of trigger %s failed; the event is "
@@ -102,16 +103,14 @@ class FlowLimiter:
         if limits is None:
             return None
         key = limits.key(context)
-        store = self.store_name()
+        stop, store = None, "database"
         redis = self.redis
-        if store == "redis" and redis is not None:
+        if redis is not None and not self.redis_down_until:
             try:
-                stop = redis.peek(trigger.name, key, limits)
+                stop, store = redis.peek(trigger.name, key, limits), redis.name
             except Exception as exc:
                 self._redis_failed(exc, time.time())
-                store, stop = "database", self.database.peek(trigger.name, key, limits,
-                                                             time.time())
-        else:
+        if store == "database":
             stop = self.database.peek(trigger.name, key, limits, time.time())
         return {
             **trigger.flow_control, "key": key, "store": store,

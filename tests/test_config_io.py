@@ -352,3 +352,32 @@ def test_bad_flow_control_keys_are_errors_of_their_entry():
             definitions.SPEC_KEYS) + "."],
     ]
     assert not TriggerDefinition.objects.exists()
+
+
+def test_the_seed_examples_of_the_flow_control_page_import(django_capture_on_commit_callbacks):
+    """docs/flow-control.md: seed 000's critical alert and seed 001's cooldown_seconds, as the
+    page writes them, import; the limits hold on the events they describe."""
+    from triggers import emit
+    from triggers.models import TriggerExecution
+
+    source = (Path(__file__).parent.parent / "docs" / "flow-control.md").read_text()
+    blocks = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", source, re.S)
+              if block.startswith('{"name"')]
+    entries = [entry for entry in blocks if entry["name"] in ("critical-alert", "new-file")]
+    register_function("start_pipeline")(lambda context: None)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = config.import_document({"version": 1, "triggers": entries})
+        assert report.errors == []
+        assert report.created == ["critical-alert", "new-file"]
+        alert = spec_of(TriggerDefinition.objects.get(name="critical-alert"))
+        assert (alert["rate_limit"], alert["cooldown"]) == ("10/m", 300.0)
+        assert spec_of(TriggerDefinition.objects.get(name="new-file"))["cooldown"] == 10.0
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(3):
+                emit("file.created", {"path": "/data/a.csv"})
+        assert list(TriggerExecution.objects.filter(trigger_name="new-file").order_by("id")
+                    .values_list("status", flat=True)) == ["success", "rate_limited",
+                                                            "rate_limited"]
+    finally:
+        unregister_function("start_pipeline")

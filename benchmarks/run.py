@@ -74,6 +74,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", default="",
                         help="comma-separated variant keys to run (plain is always included)")
     parser.add_argument("--json", default=str(RESULTS), help=f"results file (default {RESULTS})")
+    parser.add_argument("--redis", default="auto",
+                        help="Redis of the flow-control variants with counters in Redis: a URL, "
+                             "'auto' (default: a redis-server started on a free port, when "
+                             "there is one on PATH) or 'none' (those variants are left out)")
     args = parser.parse_args(argv)
     if args.rounds is None:
         args.rounds = 30 if args.quick else 150
@@ -105,11 +109,21 @@ class Variant:
     samples: dict[str, list[float]] = field(default_factory=lambda: {op: [] for op in OPS})
 
 
-def make_variants() -> list[Variant]:
+def make_variants(redis_url: str | None = None) -> list[Variant]:
+    """The variants; those with flow-control counters in Redis only with ``redis_url``."""
     from django.test import override_settings
 
     from benchmarks.benchapp import models as m
 
+    def limited(store: str, rate: str) -> Callable[[], contextlib.AbstractContextManager]:
+        return lambda: rate_limited(store, rate, redis_url)
+
+    redis = [] if not redis_url else [
+        Variant("rate_limit_redis", "rate limit, Redis", m.LimitItem, hook="limited",
+                context=limited("redis", NEVER_REACHED), reference="triggers"),
+        Variant("rate_limited_redis", "stopped by it, Redis", m.LimitItem,
+                context=limited("redis", ALWAYS_REACHED), reference="triggers"),
+    ]
     return [
         Variant("plain", "plain model (baseline)", m.PlainItem),
         Variant("unwatched", "unwatched model", m.UnwatchedItem),
@@ -133,6 +147,11 @@ def make_variants() -> list[Variant]:
         Variant("db_1000_other", "+1000 db triggers other", m.TrigItem, hook="triggers",
                 context=lambda: extra_triggers(database_triggers("other")),
                 reference="triggers"),
+        Variant("rate_limit", "rate limit, database", m.LimitItem, hook="limited",
+                context=limited("database", NEVER_REACHED), reference="triggers"),
+        Variant("rate_limited", "stopped by it, database", m.LimitItem,
+                context=limited("database", ALWAYS_REACHED), reference="triggers"),
+        *redis,
         Variant("fieldtracker", "model-utils FieldTracker", m.TrackerItem, hook="tracker"),
         Variant("lifecycle", "django-lifecycle", m.LifecycleItem, hook="lifecycle"),
     ]
@@ -269,6 +288,37 @@ def database_triggers(kind: str) -> list[Any]:
 
 
 _made: dict[str, Any] = {}
+
+#: The rate limits of the flow-control variants: one no benchmark reaches (every event is
+#: checked, counted and runs), and one every event is past (each is checked and stopped).
+NEVER_REACHED, ALWAYS_REACHED = "1000000/s", "1/d"
+
+
+@contextlib.contextmanager
+def rate_limited(store: str, rate: str, redis_url: str | None) -> Iterator[None]:
+    """The TrigItem trigger on LimitItem with ``rate`` as its rate_limit, counted in ``store``
+    (``"database"`` or ``"redis"``), for the duration of a block. The one execution a
+    limit that is always reached lets through is used up first, untimed."""
+    from django.test import override_settings
+
+    from benchmarks.benchapp.models import LimitItem
+    from benchmarks.benchapp.triggers import limited_status
+    from triggers import BaseTrigger
+    from triggers.choices import TriggerEvent
+    from triggers.context import TriggerContext
+    from triggers.flow import limiter
+
+    name = f"bench.limited.{store}.{rate}"
+    if name not in _made:
+        _made[name] = BaseTrigger(name=name, event="post_save", model=LimitItem,
+                                  fields=("status",), mode="inline", rate_limit=rate,
+                                  actions=[limited_status])
+    trigger = _made[name]
+    redis = {"TRIGGER_REDIS_URL": redis_url} if redis_url else {}
+    with override_settings(TRIGGER_FLOW_STORE=store, **redis), extra_triggers([trigger]):
+        if rate == ALWAYS_REACHED:
+            limiter.check(trigger, TriggerContext(TriggerEvent.POST_SAVE, LimitItem))
+        yield
 
 
 @contextlib.contextmanager
@@ -547,17 +597,56 @@ def fmt_ratio(r: float | None) -> str:
     return "   -  " if r is None else f"{r:5.2f}×"
 
 
+@contextlib.contextmanager
+def redis_server(choice: str) -> Iterator[str | None]:
+    """The URL of the Redis server of ``--redis``; with ``auto``, a redis-server (without
+    persistence) started on a free port for the run, stopped after it."""
+    import socket
+    import subprocess
+
+    program = shutil.which("redis-server")
+    if choice == "none" or (choice == "auto" and program is None):
+        yield None
+        return
+    if choice != "auto":
+        yield choice
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir = tempfile.mkdtemp(prefix="triggers-bench-redis-")
+    server = subprocess.Popen([str(program), "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", workdir],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
     where, cleanup = setup_database(args)
     try:
-        return run(args, where, started)
+        with redis_server(args.redis) as redis_url:
+            return run(args, where, started, redis_url)
     finally:
         cleanup()
 
 
-def run(args: argparse.Namespace, where: str, started: float) -> int:
+def run(args: argparse.Namespace, where: str, started: float, redis_url: str | None) -> int:
     import django
     from django.db.models.signals import post_save, pre_save
 
@@ -567,7 +656,7 @@ def run(args: argparse.Namespace, where: str, started: float) -> int:
     from triggers.wiring import connected_models
 
     rng = random.Random(args.seed)
-    variants = make_variants()
+    variants = make_variants(redis_url)
     if args.only:
         keep = {"plain", *args.only.split(",")}
         keep |= {v.reference for v in variants if v.key in keep}

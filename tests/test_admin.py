@@ -79,14 +79,14 @@ def grant(user, *codenames):
 def test_changelist_shows_last_run_and_success_rate(admin_client):
     make()
     now = timezone.now()
-    for status in ("success", "success", "failed", "success"):
+    for status in ("success", "success", "failed", "success", "rate_limited"):
         TriggerExecution.objects.create(trigger_name="published-article", event="post_save",
                                         status=status, started_at=now)
     response = admin_client.get(url("changelist"))
     assert response.status_code == 200
     html = response.content.decode()
     assert "published-article" in html
-    assert "75% of 4" in html
+    assert "75% of 4" in html  # a rate-limited event is not an execution
     assert url("all") in html and url("dashboard") in html
 
 
@@ -444,7 +444,7 @@ def test_dashboard_renders_svg_charts(admin_client):
     assert "<script" not in html.split('id="content-main"')[1]
     figures = response.context["figures"]
     assert figures["totals"] == {"executions": 3, "successes": 2, "failures": 1,
-                                 "success_rate": 66.67}
+                                 "success_rate": 66.67, "rate_limited": 0}
     assert figures["slowest"][0]["trigger_name"] == "slow"
     assert figures["most_failing"][0]["trigger_name"] == "slow"
 
@@ -510,7 +510,7 @@ def test_dashboard_of_one_trigger(admin_client):
     response = admin_client.get(url("dashboard"), {"trigger": "a"})
     figures = response.context["figures"]
     assert figures["totals"] == {"executions": 2, "successes": 1, "failures": 1,
-                                 "success_rate": 50.0}
+                                 "success_rate": 50.0, "rate_limited": 0}
     assert sum(b["executions"] for b in figures["per_hour"]["bars"]) == 2
     assert [r["trigger_name"] for r in figures["slowest"]] == ["a"]
     html = response.content.decode()
@@ -590,3 +590,67 @@ def test_a_dead_webhook_execution_is_replayed_from_the_admin_with_the_same_webho
         assert TriggerAudit.objects.filter(action="run", trigger_name="article-hook").exists()
     finally:
         receiver.stop()
+
+
+# Flow control ----------------------------------------------------------------------------
+
+
+def test_flow_control_in_the_form(admin_client, django_capture_on_commit_callbacks):
+    page = admin_client.get(url("add")).content.decode()
+    assert "Flow control" in page
+    assert "At most this many executions per window" in page  # the help texts
+    assert "instance.shop_id" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url("add"), form_data(
+            rate_limit="10", cooldown="300", limit_by="object"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    row = TriggerDefinition.objects.get(name="admin-made")
+    assert (row.rate_limit, row.cooldown, row.limit_by) == ("10/m", 300.0, "object")
+    assert trigger_registry["admin-made"].limits.rate.text == "10/m"
+    # left empty: no limits, counted per trigger
+    response = admin_client.post(url("change", row.pk), form_data(
+        rate_limit="", cooldown="", limit_by=""))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert (row.rate_limit, row.cooldown, row.limit_by) == (None, None, "trigger")
+
+
+def test_bad_flow_control_values_are_shown_next_to_their_fields(admin_client):
+    response = admin_client.post(url("add"), form_data(
+        rate_limit="10/week", cooldown="-1", limit_by="instance..shop"))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["rate_limit"] == ["rate_limit: '10/week' is not a rate; give a whole number "
+                                    'of executions per minute, e.g. 10, or "N/s", "N/m", "N/h" '
+                                    'or "N/d", e.g. "100/h".']
+    assert errors["cooldown"][0].startswith("cooldown: -1.0 is not a cooldown; give a number")
+    assert errors["limit_by"][0].startswith("limit_by: the field 'instance..shop' has an "
+                                            "invalid part")
+    assert not TriggerDefinition.objects.exists()
+
+
+def test_rate_limited_events_in_the_log_filter_and_the_dashboard(admin_client):
+    now = timezone.now()
+    for status in ("success", "rate_limited", "rate_limited"):
+        TriggerExecution.objects.create(trigger_name="a", event="post_save", status=status,
+                                        started_at=now)
+    log = reverse("admin:triggers_triggerexecution_changelist")
+    response = admin_client.get(log, {"status__exact": "rate_limited"})
+    assert [r.status for r in response.context["cl"].result_list] == ["rate_limited"] * 2
+    assert "Stopped by a rate limit or cooldown" in response.content.decode()  # the filter
+    figures = admin_client.get(url("dashboard")).context["figures"]
+    assert figures["totals"] == {"executions": 1, "successes": 1, "failures": 0,
+                                 "success_rate": 100.0, "rate_limited": 2}
+    assert figures["per_hour"]["bars"][-1]["rate_limited"] == 2
+
+
+def test_the_test_page_says_which_limit_would_stop_the_event(admin_client):
+    row = make(conditions=None, mode="inline", cooldown=600, limit_by="object")
+    article = ArticleFactory()  # fires: the cooldown of this article runs
+    response = admin_client.post(url("test", row.pk), {"object_pk": str(article.pk)})
+    html = response.content.decode()
+    assert 'id="flow-control"' in html
+    assert f"The cooldown of 600 s after the last execution is running for object " \
+           f"&#x27;{article.pk}&#x27;" in html
+    response = admin_client.post(url("test", row.pk), {"payload": '{"title": "new"}'})
+    assert "no limit would stop the event now." in response.content.decode()

@@ -28,6 +28,7 @@ SPECS = [
         ]},
         "priority": "high", "mode": "inline", "timeout": 5, "max_retries": 3,
         "retry_backoff": 2.5, "tenant": "acme", "context_filters": {"user.is_staff": True},
+        "rate_limit": 10, "cooldown_seconds": 300.0, "limit_by": "instance.author_id",
         "actions": [
             {"type": "log", "level": "warning", "message": "{{ instance.title }} published"},
             {"type": "update_fields", "fields": {"views": 0, "title": "{{ instance.title }}!"}},
@@ -37,6 +38,7 @@ SPECS = [
     {
         "name": "big-order", "enabled": False, "event": "custom", "event_types": ["order.*"],
         "conditions": [{"field": "data.amount", "operator": "between", "value": [100, 500]}],
+        "rate_limit": "100/h", "limit_by": "data.account_id",
         "actions": [{"type": "emit_event", "event_type": "order.big",
                      "data": {"id": "{{ data.id }}", "token": "env:ORDER_TOKEN"}}],
     },
@@ -307,3 +309,75 @@ def test_prune_with_an_invalid_entry_deletes_nothing(saved):
     report = config.import_document(document, prune=True)
     assert report.errors and report.deleted == []
     assert TriggerDefinition.objects.count() == 3
+
+
+def test_flow_control_keys_are_exported_as_stored_and_import_unchanged(saved):
+    document = roundtrip(config.export_document(include_code=False))
+    entries = {entry["name"]: entry for entry in document["triggers"]}
+    flow = ("rate_limit", "cooldown", "limit_by")
+    assert [entries["article-published"][k] for k in flow] == ["10/m", 300.0,
+                                                              "instance.author_id"]
+    assert [entries["big-order"][k] for k in flow] == ["100/h", None, "data.account_id"]
+    assert [entries["ticket-closed"][k] for k in flow] == [None, None, "trigger"]
+    trigger = trigger_registry["article-published"]
+    assert (trigger.limits.rate.text, trigger.limits.cooldown) == ("10/m", 300.0)
+    report = config.import_document(document)
+    assert sorted(report.unchanged) == sorted(saved)
+
+
+def test_a_code_trigger_with_limits_exports_them():
+    trigger_registry.register_trigger(BaseTrigger(
+        name="code-limited", event="post_save", model=Article, actions=[lambda c: None],
+        rate_limit="5/s", cooldown=1))
+    entry = next(e for e in config.export_document()["triggers"] if e["name"] == "code-limited")
+    assert (entry["rate_limit"], entry["cooldown"], entry["limit_by"]) == ("5/s", 1.0, "trigger")
+
+
+def test_bad_flow_control_keys_are_errors_of_their_entry():
+    document = {"version": 1, "triggers": [
+        {**SPECS[2], "rate_limit": "10 per minute"},
+        {**SPECS[2], "name": "two", "cooldown": 5, "cooldown_seconds": 6},
+        {**SPECS[2], "name": "three", "limit_by": "object"},
+        {**SPECS[2], "name": "four", "throttle": "5/s"},
+    ]}
+    report = config.import_document(document)
+    assert [str(e).split(": ", 1) for e in report.errors] == [
+        ["triggers[0] ('ticket-closed')", "rate_limit: '10 per minute' is not a rate; give a "
+         'whole number of executions per minute, e.g. 10, or "N/s", "N/m", "N/h" or "N/d", '
+         'e.g. "100/h".'],
+        ["triggers[1] ('two')", "cooldown: cooldown and cooldown_seconds are one key; give one."],
+        ["triggers[2] ('three')", "limit_by: 'object' says what the limits count per, but there "
+         "is no rate_limit or cooldown; add one, or remove limit_by."],
+        ["triggers[3] ('four')", "throttle: unknown key; a definition has " + ", ".join(
+            definitions.SPEC_KEYS) + "."],
+    ]
+    assert not TriggerDefinition.objects.exists()
+
+
+def test_the_seed_examples_of_the_flow_control_page_import(django_capture_on_commit_callbacks):
+    """docs/flow-control.md: seed 000's critical alert and seed 001's cooldown_seconds, as the
+    page writes them, import; the limits hold on the events they describe."""
+    from triggers import emit
+    from triggers.models import TriggerExecution
+
+    source = (Path(__file__).parent.parent / "docs" / "flow-control.md").read_text()
+    blocks = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", source, re.S)
+              if block.startswith('{"name"')]
+    entries = [entry for entry in blocks if entry["name"] in ("critical-alert", "new-file")]
+    register_function("start_pipeline")(lambda context: None)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            report = config.import_document({"version": 1, "triggers": entries})
+        assert report.errors == []
+        assert report.created == ["critical-alert", "new-file"]
+        alert = spec_of(TriggerDefinition.objects.get(name="critical-alert"))
+        assert (alert["rate_limit"], alert["cooldown"]) == ("10/m", 300.0)
+        assert spec_of(TriggerDefinition.objects.get(name="new-file"))["cooldown"] == 10.0
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(3):
+                emit("file.created", {"path": "/data/a.csv"})
+        assert list(TriggerExecution.objects.filter(trigger_name="new-file").order_by("id")
+                    .values_list("status", flat=True)) == ["success", "rate_limited",
+                                                            "rate_limited"]
+    finally:
+        unregister_function("start_pipeline")

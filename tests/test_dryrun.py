@@ -252,3 +252,31 @@ def test_dry_run_by_name_and_disabled_state(published, django_capture_on_commit_
 
     assert result["trigger"] == "article-published"
     assert result["enabled"] is False
+
+
+def test_the_dry_run_says_which_limit_would_stop_the_event_now(redis_url):
+    from django.test import override_settings
+
+    from triggers.flow import limiter
+
+    trigger = trigger_registry.register_trigger(BaseTrigger(
+        name="limited", event="post_save", model=Article, actions=[LogAction("saved")],
+        mode="inline", rate_limit="1/h", cooldown=60, limit_by="object"))
+    assert dry_run(trigger, ArticleFactory.build())["flow"]["stopped_by"] is None
+    for settings in ({"TRIGGER_FLOW_STORE": "database"}, {"TRIGGER_REDIS_URL": redis_url}):
+        with override_settings(**settings):
+            article = ArticleFactory()  # runs: counted
+            with CaptureQueriesContext(connection) as queries:
+                first = dry_run(trigger, article)["flow"]
+                again = dry_run(trigger, article)["flow"]
+            assert writes(queries) == []  # counted nothing
+            assert first == again
+            assert first["stopped_by"] == "rate_limit"  # the later of the two
+            assert first["store"] == limiter.store_name()
+            assert (first["rate_limit"], first["cooldown"], first["limit_by"], first["key"]) == (
+                "1/h", 60.0, "object", str(article.pk))
+            assert first["next_allowed_at"].endswith("Z")
+            assert first["message"].startswith("The rate_limit 1/h (1 per hour) is reached for "
+                                               f"object '{article.pk}'")
+    free = BaseTrigger("free", "post_save", Article, actions=[LogAction("x")])
+    assert dry_run(free, ArticleFactory.build())["flow"] is None

@@ -11,6 +11,7 @@ that reach the caller, ignore(), disabled() and the switches, vetoes, failures a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
@@ -89,7 +90,7 @@ def observe(scenario: Callable[[], Any], *, signals: bool = False) -> dict[str, 
         logger.setLevel(previous_level)
     chains: dict[str, int] = {}
     rows = [
-        (row.trigger_name, row.status, row.mode, row.message, row.error.split("\n")[0],
+        (row.trigger_name, row.status, row.mode, timeless(row.message), row.error.split("\n")[0],
          row.depth, chains.setdefault(row.chain_id, len(chains)), row.changed_fields)
         for row in TriggerExecution.objects.order_by("id")
     ]
@@ -99,11 +100,17 @@ def observe(scenario: Callable[[], Any], *, signals: bool = False) -> dict[str, 
         "log": rows,
         "counters": sorted((name, c.executions, c.successes, c.failures)
                            for name, c in all_counters().items() if c.executions),
-        "signals": [(r.name, r.status, r.message, r.error.split("\n")[0]) for r in runs]
+        "signals": [(r.name, r.status, timeless(r.message), r.error.split("\n")[0])
+                    for r in runs]
         if signals else None,
         "log lines": [(r.name, r.levelname, r.getMessage().split("\n")[0].split(" in ")[0])
                       for r in records],
     }
+
+
+def timeless(message: str) -> str:
+    """``message`` without the times in it (a rate_limited one says when the next is allowed)."""
+    return re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+Z", "<time>", message)
 
 
 def both(scenario: Callable[[], Any], *, signals: bool = False,
@@ -465,3 +472,26 @@ def test_the_tracked_save_prepares_the_old_values():
     selects, seen = both(scenario)["outcome"]
     assert seen == [("draft", "published"), ("draft", "archived"), ("archived", "draft")]
     assert selects == 1  # the old values, read once
+
+
+@pytest.mark.parametrize("log", ["all", "failures"])
+def test_a_trigger_with_limits(log):
+    def scenario():
+        @field_changed_trigger(Article, "status", name="limited", mode="inline", rate_limit=2)
+        def limited(context):
+            return None
+
+        article = Article.objects.get(pk=ArticleFactory().pk)
+        for status in ("a", "b", "c", "d"):
+            article.status = status
+            article.save()
+        return limited.trigger.counter.rate_limited
+
+    with override_settings(TRIGGER_LOG_EXECUTIONS=log):
+        result = both(scenario, signals=True)
+    assert result["outcome"] == 2
+    statuses = ["success", "success", "rate_limited", "rate_limited"]
+    assert [row[1] for row in result["log"]] == (statuses if log == "all" else [])
+    assert [run[1] for run in result["signals"]] == statuses
+    assert result["signals"][-1][2] == ("The rate_limit 2/m (2 per minute) is reached; the "
+                                        "next execution is allowed at <time>.")

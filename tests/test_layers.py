@@ -26,17 +26,19 @@ LAYERS = {
     "triggers.migrations": 1, "triggers.switches": 1, "triggers.functions": 1,
     "triggers.counters": 1, "triggers.middleware": 1, "triggers.connections": 1,
     "triggers.version": 1,
+    "triggers.redis_connection": 1,
     # vocabulary
     "triggers.context": 2, "triggers.tracking": 2, "triggers.trigger": 2,
     "triggers.conditions": 2, "triggers.actions": 2, "triggers.templating": 2,
     "triggers.egress": 2, "triggers.stats": 2, "triggers.execution_log": 2,
+    "triggers.limits": 2,
     # engine
     "triggers.registry": 3, "triggers.plan": 3, "triggers.health": 3, "triggers.engine": 3,
     "triggers.wiring": 3, "triggers.decorators": 3, "triggers.managers": 3,
     # services
     "triggers.definitions": 4, "triggers.delivery": 4, "triggers.config": 4,
     "triggers.dryrun": 4, "triggers.monitoring": 4, "triggers.dashboard": 4,
-    "triggers.apikeys": 4,
+    "triggers.apikeys": 4, "triggers.flow": 4,
     # surfaces
     "triggers.admin": 5, "triggers.api": 5, "triggers.management": 5, "triggers.apps": 5,
     "triggers.checks": 5, "triggers.tasks": 5, "triggers.testing": 5,

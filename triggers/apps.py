@@ -12,9 +12,11 @@ class TriggersConfig(AppConfig):
         from .conf import settings
         from .delivery import enqueue
         from .engine import engine
+        from .flow import limiter
         from .registry import trigger_registry
 
         engine.outbox = enqueue
+        engine.limiter = limiter.check
         if settings.TRIGGER_AUTODISCOVER:
             autodiscover_modules("triggers")
         trigger_registry.resolve_pending()

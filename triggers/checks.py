@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core import checks
 
+from . import redis_connection
 from .choices import parse_mode
-from .conf import BACKENDS, LOG_CHOICES, settings
+from .conf import BACKENDS, FLOW_STORES, LOG_CHOICES, settings
 from .egress import allowed_networks
 from .exceptions import TriggerConfigurationError
 from .registry import trigger_registry
@@ -52,10 +53,20 @@ def _check_settings() -> list[checks.CheckMessage]:
     if settings.TRIGGER_BACKEND not in BACKENDS:
         problems.append(f"TRIGGER_BACKEND must be one of {', '.join(BACKENDS)}, "
                         f"not {settings.TRIGGER_BACKEND!r}")
+    if settings.TRIGGER_FLOW_STORE not in FLOW_STORES:
+        problems.append(f"TRIGGER_FLOW_STORE must be one of {', '.join(FLOW_STORES)}, "
+                        f"not {settings.TRIGGER_FLOW_STORE!r}")
+    elif settings.TRIGGER_FLOW_STORE == "redis" and redis_connection.configured() is None:
+        problems.append("TRIGGER_FLOW_STORE is 'redis', but no Redis server is configured: set "
+                        "TRIGGER_REDIS_URL or configure a Redis cache in CACHES")
+    prefix = settings.TRIGGER_FLOW_REDIS_PREFIX
+    if not isinstance(prefix, str) or not prefix:
+        problems.append(f"TRIGGER_FLOW_REDIS_PREFIX must be a non-empty string, not {prefix!r}")
     for name in ("TRIGGER_MAX_CHAIN_DEPTH", "TRIGGER_CACHE_TIMEOUT", "TRIGGER_MAX_WORKERS",
                  "TRIGGER_DEFAULT_TIMEOUT", "TRIGGER_SWEEP_AFTER", "TRIGGER_RETRY_MAX_WAIT",
                  "TRIGGER_RETRY_SCHEDULE_LIMIT", "TRIGGER_ACTION_FAILURE_LIMIT",
-                 "TRIGGER_LOG_FLUSH_SECONDS", "TRIGGER_LOG_BUFFER_SIZE"):
+                 "TRIGGER_LOG_FLUSH_SECONDS", "TRIGGER_LOG_BUFFER_SIZE",
+                 "TRIGGER_FLOW_REDIS_TIMEOUT"):
         value = getattr(settings, name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             problems.append(f"{name} must be a number of at least 0, not {value!r}")

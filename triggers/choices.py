@@ -71,6 +71,7 @@ class ExecutionStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DEAD = "dead", "Dead: every attempt failed"
     SKIPPED = "skipped", "Skipped: the action is disabled"
+    RATE_LIMITED = "rate_limited", "Stopped by a rate limit or cooldown"
 
 
 #: The switch name under which the whole engine's enabled flag is stored.

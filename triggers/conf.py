@@ -58,6 +58,15 @@ DEFAULTS: dict[str, Any] = {
     # Redis server of the redis_publish action ("redis://host:6379/0"); None: the server of
     # the project's Redis cache (CACHES), if there is one.
     "TRIGGER_REDIS_URL": None,
+    # Where the counters of rate limits and cooldowns live: "auto" (Redis when
+    # TRIGGER_REDIS_URL or a Redis cache is configured, else the database), "redis" or
+    # "database".
+    "TRIGGER_FLOW_STORE": "auto",
+    # Seconds a flow-control check waits for Redis (connecting, and the check) before it
+    # counts in the database instead.
+    "TRIGGER_FLOW_REDIS_TIMEOUT": 0.5,
+    # Prefix of the flow-control keys in Redis (projects sharing a Redis server set their own).
+    "TRIGGER_FLOW_REDIS_PREFIX": "triggers:flow:",
     # Networks webhooks may reach although they are loopback, private, link-local, ...: CIDR
     # strings such as "10.20.0.0/16". Empty: none. Cloud metadata addresses stay refused.
     "TRIGGER_WEBHOOK_ALLOWED_NETWORKS": [],
@@ -68,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
 
 LOG_CHOICES = ("all", "failures", "none")
 BACKENDS = ("thread", "celery", "inline")
+FLOW_STORES = ("auto", "redis", "database")
 
 
 class Settings:

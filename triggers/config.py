@@ -85,6 +85,8 @@ def export_document(*, include_code: bool = True) -> dict[str, Any]:
             entry = {key: described[key] for key in CODE_KEYS}
             if trigger.event_types:
                 entry["event_types"] = list(trigger.event_types)
+            if trigger.limits is not None:
+                entry.update(trigger.flow_control)
             entries.append({**entry, "source": "code", "read_only": True})
     return {"version": VERSION, "triggers": entries}
 

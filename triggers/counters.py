@@ -1,4 +1,5 @@
-"""Per-process counters of trigger executions: successes, failures, time, recent durations.
+"""Per-process counters of trigger executions: successes, failures, time, recent durations,
+and the events a rate limit or cooldown stopped (not executions: nothing ran).
 
 Every trigger holds its counter (``trigger.counter``), so counting a run costs no look-up.
 """
@@ -14,17 +15,18 @@ WINDOW = 1000  # durations kept per trigger for the p95
 class Counter:
     """Executions of one trigger in this process."""
 
-    __slots__ = ("successes", "failures", "total_ms", "recent")
+    __slots__ = ("successes", "failures", "rate_limited", "total_ms", "recent")
 
     def __init__(self) -> None:
         self.successes = 0
         self.failures = 0
+        self.rate_limited = 0
         self.total_ms = 0.0
         self.recent: deque[float] = deque(maxlen=WINDOW)
 
     def clear(self) -> None:
         """Back to zero."""
-        self.successes = self.failures = 0
+        self.successes = self.failures = self.rate_limited = 0
         self.total_ms = 0.0
         self.recent.clear()
 

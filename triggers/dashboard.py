@@ -20,6 +20,10 @@ from .choices import ExecutionStatus
 #: Statuses counted as successes, as in ``stats.py``: a veto is the trigger doing its job.
 OK = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])
 FAILED = Q(status__in=[ExecutionStatus.FAILED, ExecutionStatus.BLOCKED, ExecutionStatus.DEAD])
+#: Events a rate limit or cooldown stopped: counted apart, since nothing ran.
+RATE_LIMITED = Q(status=ExecutionStatus.RATE_LIMITED)
+#: Every other row is an execution.
+RAN = ~RATE_LIMITED
 
 
 def _executions(trigger_name: str | None = None) -> Any:
@@ -36,18 +40,21 @@ def rate(part: int, whole: int) -> float | None:
 
 def totals(since: datetime.datetime | None = None, *,
            trigger_name: str | None = None) -> dict[str, Any]:
-    """Executions, successes, failures and success rate (since ``since``, or all)."""
+    """Executions, successes, failures and success rate (since ``since``, or all), and the
+    events a rate limit or cooldown stopped."""
     rows = _executions(trigger_name)
     if since is not None:
         rows = rows.filter(started_at__gte=since)
-    found = rows.aggregate(executions=Count("id"), successes=Count("id", filter=OK),
-                           failures=Count("id", filter=FAILED))
+    found = rows.aggregate(executions=Count("id", filter=RAN), successes=Count("id", filter=OK),
+                           failures=Count("id", filter=FAILED),
+                           rate_limited=Count("id", filter=RATE_LIMITED))
     return {**found, "success_rate": rate(found["successes"], found["executions"])}
 
 
 def per_hour(hours: int = 24, now: datetime.datetime | None = None, *,
              trigger_name: str | None = None) -> list[dict[str, Any]]:
-    """Executions and failures in each of the last ``hours`` hours, oldest first."""
+    """Executions, failures and rate-limited events in each of the last ``hours`` hours,
+    oldest first."""
     now = timezone.localtime(now or timezone.now())
     last = now.replace(minute=0, second=0, microsecond=0)
     starts = [last - datetime.timedelta(hours=i) for i in reversed(range(hours))]
@@ -56,7 +63,8 @@ def per_hour(hours: int = 24, now: datetime.datetime | None = None, *,
 
 def per_day(days: int = 7, now: datetime.datetime | None = None, *,
             trigger_name: str | None = None) -> list[dict[str, Any]]:
-    """Executions and failures on each of the last ``days`` days (local time), oldest first."""
+    """Executions, failures and rate-limited events on each of the last ``days`` days (local
+    time), oldest first."""
     now = timezone.localtime(now or timezone.now())
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     starts = [timezone.make_aware(datetime.datetime.combine(
@@ -71,7 +79,8 @@ def _buckets(trunc: Any, starts: list[datetime.datetime], label: str,
         _executions(trigger_name).filter(started_at__gte=starts[0])
         .annotate(bucket=trunc("started_at"))
         .values("bucket")
-        .annotate(executions=Count("id"), failures=Count("id", filter=FAILED))
+        .annotate(executions=Count("id", filter=RAN), failures=Count("id", filter=FAILED),
+                  rate_limited=Count("id", filter=RATE_LIMITED))
     )
     found = {timezone.localtime(r["bucket"]) if timezone.is_aware(r["bucket"])
              else timezone.make_aware(r["bucket"]): r for r in rows}
@@ -81,6 +90,7 @@ def _buckets(trunc: Any, starts: list[datetime.datetime], label: str,
             "label": start.strftime(label),
             "executions": found.get(start, {}).get("executions", 0),
             "failures": found.get(start, {}).get("failures", 0),
+            "rate_limited": found.get(start, {}).get("rate_limited", 0),
         }
         for start in starts
     ]
@@ -106,7 +116,7 @@ def most_failing(limit: int = 10, *,
     """The triggers with the most failed (or blocked) executions, with their failure rate."""
     rows = (
         _executions(trigger_name).values("trigger_name")
-        .annotate(executions=Count("id"), failures=Count("id", filter=FAILED),
+        .annotate(executions=Count("id", filter=RAN), failures=Count("id", filter=FAILED),
                   last_failure=Max("started_at", filter=FAILED))
         .filter(failures__gt=0)
         .order_by("-failures", "trigger_name")[:limit]

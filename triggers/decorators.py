@@ -9,6 +9,8 @@ a TriggerResult; returning ``None`` counts as success. Common options:
     A TriggerCondition, a function of the context, or a JSON condition.
 ``priority``, ``description``, ``mode`` ("inline" or "on_commit"), ``enabled``,
 ``raise_on_error`` (let an exception escape to the code that saved), ``on_create``.
+``rate_limit``, ``cooldown`` (or ``cooldown_seconds``), ``limit_by``
+    Flow control: how often the trigger may run (``docs/flow-control.md``).
 """
 
 from __future__ import annotations

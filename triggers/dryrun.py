@@ -4,9 +4,10 @@
 filter and every leaf condition on its own (so a failing ``all`` still shows each value; a leaf
 under a ``not`` is reported negated, as "not ..."), and asks each action for its preview
 (``TriggerAction.preview``): a log action's rendered message, an emit_event action's rendered
-data, an update_fields action's values, a function action's name. Nothing is written, executed
-or logged; the database is only read (old values of an instance built by hand, related objects
-named by a path).
+data, an update_fields action's values, a function action's name. A trigger with flow-control
+limits also says which limit would stop the event now, and until when (``flow``). Nothing is
+written, executed, counted or logged; the database (and Redis, for the flow-control counters)
+is only read (old values of an instance built by hand, related objects named by a path).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .choices import TriggerEvent
 from .conditions.base import AllOf, AnyOf, Not, TriggerCondition
 from .conditions.fields import FieldCondition, resolve
 from .context import TriggerContext
+from .flow import limiter
 from .plan import passes_field_filter
 from .registry import resolve_model, trigger_registry
 from .tracking import MISSING, SNAPSHOT, ModelTracker, tracker_for
@@ -73,6 +75,7 @@ def dry_run(
         "changes": {name: {"old": _safe(old), "new": _safe(new)}
                     for name, (old, new) in _changes(context).items()},
         "conditions": conditions,
+        "flow": limiter.peek(trigger, context),
         "actions": [
             {"description": action.description(), "preview": _preview(action, context)}
             for action in trigger.actions

@@ -7,6 +7,11 @@ after the outermost transaction commits, async is recorded and handed to deliver
 goes through ``run()``: the loop guard, the trigger chain, the actions (in a savepoint inside a
 transaction), the outcome (counters, log row, signals).
 
+A trigger with flow-control limits (``trigger.limits``) also passes ``_admit``, right before
+it would run (an on_commit one after the commit, an async one when it is recorded): the
+``limiter`` that ``triggers.flow`` connects counts the event, or stops it, recorded as
+``rate_limited``. A trigger without limits is never looked at there.
+
 The commonest save that fires a trigger (one candidate, inline, its field filter checked by the
 plan) takes a shorter way, ``_fire_inline``: the same gate, conditions and runner, without the
 loop over candidates and the choice of mode.
@@ -36,11 +41,12 @@ from .exceptions import ActionFailed, TriggerConfigurationError, TriggerVeto
 from .plan import passes_field_filter
 from .registry import trigger_registry
 from .runtime import EVERY, chain, ignored_names
-from .signals import trigger_executed, trigger_failed
+from .signals import trigger_executed, trigger_failed, trigger_rate_limited
 from .switches import switches
 from .tracking import SNAPSHOT, tracker_for, trackers
 
 if TYPE_CHECKING:
+    from .limits import Stop
     from .registry import TriggerRegistry
     from .trigger import BaseTrigger
 
@@ -51,6 +57,7 @@ PRE_DELETE = TriggerEvent.PRE_DELETE
 INLINE, ON_COMMIT, ASYNC = ExecutionMode.INLINE, ExecutionMode.ON_COMMIT, ExecutionMode.ASYNC
 SUCCESS, FAILED = ExecutionStatus.SUCCESS, ExecutionStatus.FAILED
 VETOED = ExecutionStatus.VETOED
+RATE_LIMITED = ExecutionStatus.RATE_LIMITED
 
 MAX_ERROR = execution_log.MAX_TEXT
 
@@ -83,6 +90,9 @@ class TriggerEngine:
         #: Records an async execution and hands it to delivery after commit; connected by
         #: ``triggers.delivery`` when Django starts.
         self.outbox: Callable[[BaseTrigger, TriggerContext], Any] | None = None
+        #: Counts an event of a trigger with flow-control limits and returns None, or the
+        #: ``Stop`` of the limit that stops it; connected by ``triggers.flow``.
+        self.limiter: Callable[[BaseTrigger, TriggerContext], Stop | None] | None = None
 
     # Settings and switches ------------------------------------------------------------
 
@@ -291,11 +301,11 @@ class TriggerEngine:
                 continue
             if mode is ON_COMMIT and deferrable:
                 context.freeze()
-                transaction.on_commit(partial(self.run, trigger, context, mode),
-                                      using=context.using)
+                run = self.run if trigger.limits is None else self._run_admitted
+                transaction.on_commit(partial(run, trigger, context, mode), using=context.using)
             elif mode is ASYNC and deferrable:
                 self._enqueue(trigger, context)
-            else:
+            elif trigger.limits is None or self._admit(trigger, context, INLINE):
                 self.run(trigger, context, INLINE)
 
     def _fire_inline(self, trigger: BaseTrigger, context: TriggerContext) -> None:
@@ -304,17 +314,17 @@ class TriggerEngine:
         if self._closed(trigger, context.timestamp):
             return
         if trigger.condition is None or self._matches(trigger, context, INLINE, True):
-            self.run(trigger, context, INLINE)
+            if trigger.limits is None or self._admit(trigger, context, INLINE):
+                self.run(trigger, context, INLINE)
 
     def _enqueue(self, trigger: BaseTrigger, context: TriggerContext) -> None:
         if context.depth >= (self._config or self.config).max_depth:
             self._blocked(trigger, context, ASYNC)
             return
+        if trigger.limits is not None and not self._admit(trigger, context, ASYNC):
+            return
         if self.outbox is None:
-            raise TriggerConfigurationError(
-                f"Trigger {trigger.name!r} runs async, but delivery is not connected: add "
-                "'triggers' to INSTALLED_APPS (its AppConfig connects it when Django starts)."
-            )
+            raise _not_connected(trigger, "runs async, but delivery")
         self.outbox(trigger, context)
 
     def run(self, trigger: BaseTrigger, context: TriggerContext,
@@ -410,6 +420,45 @@ class TriggerEngine:
             signal.send(sender=trigger.name, trigger=trigger, context=context, status=status,
                         duration_ms=duration_ms, message=message, error=error)
 
+    # Flow control ---------------------------------------------------------------------
+
+    def _admit(self, trigger: BaseTrigger, context: TriggerContext, mode: ExecutionMode) -> bool:
+        """Whether the limits of ``trigger`` let this event run now (counted), else it is
+        recorded as ``rate_limited``. Past the loop guard's depth the runner records a stop."""
+        if context.depth >= (self._config or self.config).max_depth:
+            return True
+        if self.limiter is None:
+            raise _not_connected(trigger, "has flow-control limits, but flow control")
+        stop = self.limiter(trigger, context)
+        if stop is None:
+            return True
+        self._rate_limited(trigger, context, mode, stop)
+        return False
+
+    def _run_admitted(self, trigger: BaseTrigger, context: TriggerContext,
+                      mode: ExecutionMode) -> None:
+        """An on_commit run with limits, admitted after the commit (a rollback never counts)."""
+        if self._admit(trigger, context, mode):
+            self.run(trigger, context, mode)
+
+    def _rate_limited(self, trigger: BaseTrigger, context: TriggerContext, mode: ExecutionMode,
+                      stop: Stop) -> None:
+        """Count an event ``stop`` stopped (nothing ran); logged as a success would be."""
+        trigger.counter.rate_limited += 1
+        config = self._config or self.config
+        if not (config.log == "all" or config.debug or trigger_rate_limited.receivers):
+            return
+        message = stop.message(trigger.limits)
+        if config.log == "all":
+            execution_log.record(trigger, context, RATE_LIMITED, mode, None, message, "",
+                                 buffered=config.buffered, next_attempt_at=stop.retry_time)
+        if config.debug:
+            logger.debug("Trigger %s rate_limited for %r: %s", trigger.name, context, message)
+        if trigger_rate_limited.receivers:
+            trigger_rate_limited.send(sender=trigger.name, trigger=trigger, context=context,
+                                      status=RATE_LIMITED, duration_ms=None, message=message,
+                                      error="")
+
     # Manual runs ------------------------------------------------------------------------
 
     def execute(self, name: str, instance: Any = None, *, event: str | None = None,
@@ -423,6 +472,12 @@ class TriggerEngine:
         context = TriggerContext(kind, model, instance, tracker=tracker, old=old, data=data,
                                  using=getattr(getattr(instance, "_state", None), "db", None))
         return self.run(trigger, context, ExecutionMode.INLINE)
+
+
+def _not_connected(trigger: BaseTrigger, what: str) -> TriggerConfigurationError:
+    return TriggerConfigurationError(
+        f"Trigger {trigger.name!r} {what} is not connected: add 'triggers' to INSTALLED_APPS "
+        "(its AppConfig connects it when Django starts).")
 
 
 engine = TriggerEngine(trigger_registry)

@@ -68,17 +68,19 @@ def execution_row(trigger: BaseTrigger, context: TriggerContext, **fields: Any) 
 
 def record(trigger: BaseTrigger, context: TriggerContext, status: ExecutionStatus,
            mode: ExecutionMode, duration_ms: float | None, message: str, error: str, *,
-           buffered: bool = True) -> None:
-    """Log a run that ended ``duration_ms`` ago: a success through the buffer (see the module's
-    docstring; ``buffered``: ``TRIGGER_LOG_FLUSH_SECONDS`` is not 0, as the engine's cached
-    settings say), anything else written at once. A database error is logged, never raised."""
+           buffered: bool = True, **fields: Any) -> None:
+    """Log a run that ended ``duration_ms`` ago: a success, or an event a rate limit stopped,
+    through the buffer (see the module's docstring; ``buffered``: ``TRIGGER_LOG_FLUSH_SECONDS``
+    is not 0, as the engine's cached settings say), anything else written at once; ``fields``
+    give more values of the row. A database error is logged, never raised."""
     started = time.time() - (duration_ms or 0.0) / 1000.0
     values = execution_values(
         trigger, context, status=status, mode=mode,
         started_at=datetime.datetime.fromtimestamp(started, datetime.timezone.utc),
-        duration_ms=duration_ms, message=str(message)[:MAX_TEXT], error=error,
+        duration_ms=duration_ms, message=str(message)[:MAX_TEXT], error=error, **fields,
     )
-    if status is not ExecutionStatus.SUCCESS or not buffered:
+    if (status is not ExecutionStatus.SUCCESS and status is not ExecutionStatus.RATE_LIMITED
+            or not buffered):
         _write_now(values)
     elif in_atomic_block(context.using):
         # logged if the caller's transaction commits, as the row would be if written in it

@@ -1,5 +1,6 @@
 """Database tables: the execution log with its delivery attempts, the enable/disable switches,
-the database triggers with their actions, the audit trail, the change marker and API keys."""
+the database triggers with their actions, the audit trail, the change marker, API keys and the
+flow-control counters."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from .choices import ENGINE_SWITCH, ExecutionMode, ExecutionStatus, TriggerEvent
 
 __all__ = [
     "ENGINE_SWITCH", "ActionState", "ChangeMarker", "DeliveryAttempt", "ExecutionStatus",
-    "TriggerAPIKey", "TriggerAudit", "TriggerDefinition", "TriggerDefinitionAction",
+    "FlowCounter", "TriggerAPIKey", "TriggerAudit", "TriggerDefinition", "TriggerDefinitionAction",
     "TriggerExecution", "TriggerSwitch",
 ]
 
@@ -194,6 +195,23 @@ class TriggerDefinition(models.Model):
         _("context filters"), default=dict, blank=True,
         help_text=_('Paths that must equal a value, e.g. {"user.is_staff": false}.'),
     )
+    rate_limit = models.CharField(
+        _("rate limit"), max_length=32, null=True, blank=True,
+        help_text=_('At most this many executions per window; the other events are recorded '
+                    'as rate_limited. A number is per minute ("10"), or give "N/s", "N/m", '
+                    '"N/h" or "N/d", e.g. "100/h". Empty: no rate limit.'),
+    )
+    cooldown = models.FloatField(
+        _("cooldown (s)"), null=True, blank=True,
+        help_text=_("Seconds that must pass after an execution before the next; the events "
+                    "in between are recorded as rate_limited. Empty: no cooldown."),
+    )
+    limit_by = models.CharField(
+        _("limit by"), max_length=200, default="trigger", blank=True,
+        help_text=_('What the rate limit and cooldown count per: "trigger" (one count; also '
+                    'when empty), "object" (each object), or a path into the event such as '
+                    '"instance.shop_id", "data.account_id" or "tenant".'),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -320,3 +338,29 @@ class TriggerAPIKey(models.Model):
     def active(self) -> bool:
         return self.revoked_at is None
 
+
+
+class FlowCounter(models.Model):
+    """The flow-control state of one trigger and key (``limit_by``), when the counters live in
+    the database: the current rate-limit window, the executions in it, and the last
+    execution (for the cooldown). Times are seconds since the epoch. Written by
+    ``triggers.flow`` with one conditional UPDATE per check; rows whose state no longer
+    matters (``expires``) are deleted from time to time."""
+
+    trigger_name = models.CharField(_("trigger"), max_length=200)
+    key = models.CharField(_("key"), max_length=255, blank=True)
+    window_start = models.FloatField(_("window start"), null=True, blank=True)
+    hits = models.PositiveIntegerField(_("executions in the window"), default=0)
+    last_run = models.FloatField(_("last execution"), null=True, blank=True)
+    expires = models.FloatField(_("no longer needed after"), default=0.0, db_index=True)
+
+    class Meta:
+        verbose_name = _("flow-control counter")
+        verbose_name_plural = _("flow-control counters")
+        constraints = [
+            models.UniqueConstraint(fields=["trigger_name", "key"],
+                                    name="triggers_flow_counter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_name}[{self.key}]: {self.hits}"

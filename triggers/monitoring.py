@@ -15,12 +15,14 @@ def _totals(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     executions = sum(f["executions"] for f in figures.values())
     successes = sum(f["successes"] for f in figures.values())
     failures = sum(f["failures"] for f in figures.values())
+    rate_limited = sum(f["rate_limited"] for f in figures.values())
     weighted = sum((f["average_duration_ms"] or 0.0) * f["executions"] for f in figures.values())
     p95s = [f["p95_duration_ms"] for f in figures.values() if f["p95_duration_ms"] is not None]
     return {
         "total_executions": executions,
         "successful_executions": successes,
         "failed_executions": failures,
+        "rate_limited_events": rate_limited,
         "overall_success_rate": round(100.0 * successes / executions, 2) if executions else None,
         "average_duration_ms": round(weighted / executions, 3) if executions else None,
         "p95_duration_ms": max(p95s) if p95s else None,

@@ -1,4 +1,5 @@
-"""Execution statistics: counts, success rate, mean and p95 duration per trigger.
+"""Execution statistics: counts, success rate, mean and p95 duration per trigger, and the
+events a rate limit or cooldown stopped (``rate_limited``: not executions, nothing ran).
 
 Every process counts the executions it runs. When the execution log records every run
 (``TRIGGER_LOG_EXECUTIONS = "all"``) the figures come from the log instead, and so cover
@@ -23,11 +24,12 @@ def p95(durations: list[float]) -> float | None:
 
 
 def summary(executions: int, successes: int, failures: int, total_ms: float,
-            p95_ms: float | None) -> dict[str, Any]:
+            p95_ms: float | None, rate_limited: int = 0) -> dict[str, Any]:
     return {
         "executions": executions,
         "successes": successes,
         "failures": failures,
+        "rate_limited": rate_limited,
         "success_rate": round(100.0 * successes / executions, 2) if executions else None,
         "average_duration_ms": round(total_ms / executions, 3) if executions else None,
         "p95_duration_ms": round(p95_ms, 3) if p95_ms is not None else None,
@@ -36,9 +38,10 @@ def summary(executions: int, successes: int, failures: int, total_ms: float,
 
 def _from_process() -> dict[str, dict[str, Any]]:
     return {
-        name: summary(c.executions, c.successes, c.failures, c.total_ms, p95(list(c.recent)))
+        name: summary(c.executions, c.successes, c.failures, c.total_ms, p95(list(c.recent)),
+                      c.rate_limited)
         for name, c in all_counters().items()
-        if c.executions
+        if c.executions or c.rate_limited
     }
 
 
@@ -48,9 +51,11 @@ def _from_log() -> dict[str, dict[str, Any]]:
     from .models import ExecutionStatus, TriggerExecution
 
     ok = Q(status__in=[ExecutionStatus.SUCCESS, ExecutionStatus.VETOED])
+    limited = Q(status=ExecutionStatus.RATE_LIMITED)
     in_flight = [ExecutionStatus.PENDING, ExecutionStatus.RUNNING]  # not ended yet
     rows = TriggerExecution.objects.exclude(status__in=in_flight).values("trigger_name").annotate(
-        executions=Count("id"), successes=Count("id", filter=ok), total=Sum("duration_ms")
+        executions=Count("id", filter=~limited), successes=Count("id", filter=ok),
+        rate_limited=Count("id", filter=limited), total=Sum("duration_ms"),
     )
     result = {}
     for row in rows:
@@ -66,6 +71,7 @@ def _from_log() -> dict[str, dict[str, Any]]:
             row["executions"] - row["successes"],
             row["total"] or 0.0,
             p95(durations),
+            row["rate_limited"],
         )
     return result
 

@@ -28,8 +28,9 @@ from typing import Any
 
 from . import counters, definitions
 from .engine import engine
+from .flow import limiter
 from .registry import trigger_registry
-from .signals import trigger_executed, trigger_failed
+from .signals import trigger_executed, trigger_failed, trigger_rate_limited
 from .switches import switches
 
 
@@ -58,8 +59,9 @@ class Runs:
 
 @contextmanager
 def capture_executions() -> Iterator[Runs]:
-    """Collect every trigger execution that finishes inside the block. Captures nest: an
-    inner one sees the runs inside it, the outer one sees those too."""
+    """Collect every trigger execution that finishes inside the block, and every event a
+    rate limit or cooldown stopped (status ``rate_limited``). Captures nest: an inner one
+    sees the runs inside it, the outer one sees those too."""
     captured = Runs()
 
     def receiver(sender: str, status: Any, context: Any, message: str, error: str,
@@ -67,20 +69,23 @@ def capture_executions() -> Iterator[Runs]:
         captured.runs.append(Run(sender, str(status), context, message, error))
 
     uid = f"triggers.testing.capture.{id(captured)}"
-    trigger_executed.connect(receiver, weak=False, dispatch_uid=uid)
-    trigger_failed.connect(receiver, weak=False, dispatch_uid=uid)
+    signals = (trigger_executed, trigger_failed, trigger_rate_limited)
+    for signal in signals:
+        signal.connect(receiver, weak=False, dispatch_uid=uid)
     try:
         yield captured
     finally:
-        trigger_executed.disconnect(dispatch_uid=uid)
-        trigger_failed.disconnect(dispatch_uid=uid)
+        for signal in signals:
+            signal.disconnect(dispatch_uid=uid)
 
 
 def reset() -> None:
     """Forget what this process keeps between events: the cached switches (read again from
     the database), the execution counters, a debug mode set at run time, the settings the
-    engine cached, and the database triggers loaded (loaded again when next needed)."""
+    engine cached, the database triggers loaded (loaded again when next needed), and the
+    flow-control store chosen (a Redis outage included)."""
     switches.forget()
+    limiter.reset()
     counters.reset()
     engine.debug_mode = None
     definitions.loader.reset()

@@ -20,6 +20,7 @@ from .conditions.base import TriggerCondition
 from .conditions.compiler import combine_conditions
 from .counters import Counter, counter
 from .exceptions import TriggerConfigurationError
+from .limits import FlowLimits, merge_alias, read_limits
 
 M2M_ACTIONS = ("post_add", "post_remove", "post_clear")
 
@@ -35,6 +36,12 @@ class BaseTrigger:
     ``max_retries``, ``retry_backoff`` (the first wait in seconds, doubled per retry) and
     ``timeout`` (per action; None for the default) apply to async delivery; an action's own
     ``max_retries`` wins.
+
+    Flow control (``docs/flow-control.md``): ``rate_limit`` (an integer per minute, or
+    ``"N/s"``, ``"N/m"``, ``"N/h"``, ``"N/d"``) and ``cooldown`` (seconds after an execution
+    before the next; alias ``cooldown_seconds``) stop the events past them, recorded as
+    ``rate_limited``; ``limit_by`` says what they count per: ``"trigger"`` (one counter),
+    ``"object"``, or a path into the context such as ``"instance.shop_id"``.
     """
 
     #: The model class, once the registry has resolved ``model``.
@@ -60,6 +67,10 @@ class BaseTrigger:
         max_retries: int = 0,
         retry_backoff: float = 10.0,
         timeout: float | None = None,
+        rate_limit: int | str | None = None,
+        cooldown: float | None = None,
+        limit_by: str = "trigger",
+        cooldown_seconds: float | None = None,
     ) -> None:
         if not name or not isinstance(name, str):
             raise TriggerConfigurationError("A trigger needs a non-empty name.")
@@ -89,6 +100,11 @@ class BaseTrigger:
                 f"Trigger {name!r} listens to custom events: give event_types, "
                 "e.g. event_types=['order.*']."
             )
+        flow = {"rate_limit": rate_limit, "cooldown": cooldown, "limit_by": limit_by}
+        if cooldown_seconds is not None:
+            flow["cooldown_seconds"] = cooldown_seconds
+        #: The flow-control limits the engine checks; None when there are none.
+        self.limits: FlowLimits | None = _limits(name, self.event, flow)
         self.condition: TriggerCondition | None = combine_conditions(conditions)
         self.actions: tuple[TriggerAction, ...] = tuple(
             a if isinstance(a, TriggerAction) else FunctionAction(a) for a in actions
@@ -135,7 +151,13 @@ class BaseTrigger:
             "source": self.source,
             "conditions": self.condition.description() if self.condition else None,
             "actions": [a.description() for a in self.actions],
+            **self.flow_control,
         }
+
+    @property
+    def flow_control(self) -> dict[str, Any]:
+        """``rate_limit``, ``cooldown`` and ``limit_by`` as a definition spells them."""
+        return (self.limits or FlowLimits()).spelled()
 
 
 def _event(name: str, event: TriggerEvent | str) -> TriggerEvent:
@@ -146,6 +168,16 @@ def _event(name: str, event: TriggerEvent | str) -> TriggerEvent:
             f"Trigger {name!r}: unknown event {event!r}; use one of "
             f"{', '.join(TriggerEvent.values)}."
         ) from None
+
+
+def _limits(name: str, event: TriggerEvent, given: dict[str, Any]) -> FlowLimits | None:
+    merged, problems = merge_alias(given)
+    limits, _values, found = read_limits(**merged, custom=event is TriggerEvent.CUSTOM)
+    problems += found
+    if problems:
+        raise TriggerConfigurationError(
+            f"Trigger {name!r}: " + " ".join(f"{key}: {message}" for key, message in problems))
+    return limits
 
 
 def _priority(name: str, priority: TriggerPriority | str) -> TriggerPriority:

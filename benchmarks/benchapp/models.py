@@ -9,6 +9,8 @@
 ``TrigManyItem``   the same trigger plus 1,000 triggers that do not match (registered by run.py)
 ``DefItem``        a database trigger (a ``TriggerDefinition`` row), or the same trigger written
                    in code, registered by run.py around the blocks of their variants
+``LimitItem``      the ``TrigItem`` trigger with a ``rate_limit`` (counters in the database or
+                   in Redis; never reached, or always), registered by run.py around the blocks
 ``TrackerItem``    django-model-utils ``FieldTracker(fields=["status"])`` + a post_save receiver
 ``LifecycleItem``  django-lifecycle ``@hook(AFTER_UPDATE, condition=WhenFieldHasChanged(...))``
 ``Other0..9``      models that only carry the 1,000 "other model" triggers, in code or in the
@@ -68,6 +70,10 @@ class TrigManyItem(ItemFields):
 
 
 class DefItem(ItemFields):
+    pass
+
+
+class LimitItem(ItemFields):
     pass
 
 

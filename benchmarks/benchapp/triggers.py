@@ -32,3 +32,8 @@ def def_item_status_code(context):
 def extra(context):
     """The action of the 1,000 database triggers on other models (never called)."""
     noop("extra")
+
+
+def limited_status(context):
+    """The action of the rate-limited triggers on LimitItem (run.py registers them)."""
+    noop("limited")

@@ -440,3 +440,22 @@ def test_a_misspelt_query_parameter_is_an_error(api):
     assert response.status_code == 400
     assert response.json()["message"] == ("Unknown query parameter(s): verbose; this endpoint "
                                           "takes none.")
+
+
+def test_flow_control_in_list_details_logs_and_stats(api):
+    post_save_trigger("testapp.Article", name="limited", mode="inline", rate_limit="1/h",
+                      cooldown=60)(lambda context: None)
+    ArticleFactory()
+    ArticleFactory()
+    row = next(r for r in api.get(f"{BASE}/list/").json()["triggers"] if r["name"] == "limited")
+    assert (row["rate_limit"], row["cooldown"], row["limit_by"]) == ("1/h", 60.0, "trigger")
+    assert row["execution_stats"]["rate_limited"] == 1
+    details = api.get(f"{BASE}/details/limited/").json()
+    assert details["rate_limit"] == "1/h"
+    assert [r["status"] for r in details["recent_executions"]] == ["rate_limited", "success"]
+    logs = api.get(f"{BASE}/logs/", {"status": "rate_limited"}).json()
+    assert logs["total"] == 1 and "the next execution is allowed at" in logs["logs"][0][
+        "message"]
+    stats = api.get(f"{BASE}/stats/").json()
+    assert stats["trigger_stats"]["limited"]["rate_limited"] == 1
+    assert stats["overall_stats"]["rate_limited_events"] == 1

@@ -11,14 +11,12 @@ so projects that do not use it need not install it.
 from __future__ import annotations
 
 import json
-import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from ..conf import settings
 from ..exceptions import ActionFailed, RetryLater
+from ..redis_connection import RedisUnavailable, client
 from ..templating import MAX_OUTPUT, plain, render, render_data
 from .base import ActionType, MessagingAction, TriggerAction, TriggerResult
 from .validation import (
@@ -32,58 +30,13 @@ from .validation import (
 if TYPE_CHECKING:
     from ..context import TriggerContext
 
-REDIS_CACHES = ("django.core.cache.backends.redis.RedisCache",)
-_pools: dict[tuple[str, float], Any] = {}
-_pools_lock = threading.Lock()
-
-
-def redis_pool(url: str, timeout: float) -> Any:
-    """The connection pool of ``url`` (one per URL and timeout, shared by the process)."""
-    key = (url, timeout)
-    pool = _pools.get(key)
-    if pool is None:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        with _pools_lock:
-            pool = _pools.get(key)
-            if pool is None:
-                # one immediate retry: a pooled connection may be stale after a restart
-                pool = _pools[key] = redis.ConnectionPool.from_url(
-                    url, socket_timeout=timeout, socket_connect_timeout=timeout,
-                    retry=Retry(NoBackoff(), 1),
-                )
-    return pool
-
 
 def redis_client(timeout: float) -> Any:
     """A Redis client for ``TRIGGER_REDIS_URL``, else for the project's Redis cache."""
     try:
-        import redis
-    except ImportError:
-        raise ActionFailed("redis_publish: redis-py is not installed; install it "
-                           "(pip install redis).") from None
-    from django.conf import settings as django_settings
-
-    url = settings.TRIGGER_REDIS_URL
-    if url:
-        return redis.Redis(connection_pool=redis_pool(url, timeout))
-    caches = getattr(django_settings, "CACHES", {}) or {}
-    for alias in sorted(caches, key=lambda a: a != "default"):
-        backend = str(caches[alias].get("BACKEND", ""))
-        if backend.startswith("django_redis."):
-            from django_redis import get_redis_connection
-
-            return get_redis_connection(alias)
-        if backend in REDIS_CACHES:
-            location = caches[alias].get("LOCATION") or ""
-            if isinstance(location, str):
-                location = re.split(r"[;,]", location)
-            if location and location[0].strip():
-                return redis.Redis(connection_pool=redis_pool(location[0].strip(), timeout))
-    raise ActionFailed("redis_publish: no Redis server is configured; set TRIGGER_REDIS_URL, "
-                       "e.g. 'redis://localhost:6379/0', or configure a Redis cache in CACHES.")
+        return client(timeout)
+    except RedisUnavailable as exc:
+        raise ActionFailed(f"redis_publish: {exc}") from None
 
 
 def event_payload(context: TriggerContext) -> dict[str, Any]:

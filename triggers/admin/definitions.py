@@ -68,6 +68,10 @@ class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
                                 "context_filters", "tenant")}),
         (_("How"), {"fields": ("priority", "mode", "timeout", "max_retries",
                                "retry_backoff")}),
+        (_("Flow control"), {"fields": ("rate_limit", "cooldown", "limit_by"),
+                             "description": _("Limits on how often the trigger runs; the "
+                                              "events they stop are recorded as "
+                                              "rate_limited.")}),
         (_("History"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
 
@@ -97,7 +101,7 @@ class TriggerDefinitionAdmin(TriggerPages, admin.ModelAdmin):
 
         return super().get_queryset(request).annotate(
             last_run_at=Subquery(runs.order_by("-started_at").values("started_at")[:1]),
-            executions=count(),
+            executions=count(dashboard.RAN),
             successes=count(dashboard.OK),
         )
 

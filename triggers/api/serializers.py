@@ -178,6 +178,8 @@ class Stats(serializers.Serializer):
     executions = serializers.IntegerField()
     successes = serializers.IntegerField()
     failures = serializers.IntegerField()
+    rate_limited = serializers.IntegerField(
+        help_text="Events a rate limit or cooldown stopped (not counted as executions).")
     success_rate = serializers.FloatField(allow_null=True)
     average_duration_ms = serializers.FloatField(allow_null=True)
     p95_duration_ms = serializers.FloatField(allow_null=True)
@@ -198,6 +200,14 @@ class TriggerRow(serializers.Serializer):
     mode = serializers.CharField(allow_null=True)
     conditions = serializers.CharField(allow_null=True)
     actions = serializers.ListField(child=serializers.CharField())
+    rate_limit = serializers.CharField(
+        allow_null=True, help_text='At most N executions per window: "N/s", "N/m", "N/h" or '
+                                   '"N/d" (a number alone is per minute).')
+    cooldown = serializers.FloatField(
+        allow_null=True, help_text="Seconds that must pass after an execution before the next.")
+    limit_by = serializers.CharField(
+        help_text='What the limits count per: "trigger", "object" or a context path such as '
+                  '"instance.shop_id".')
     execution_stats = Stats()
 
 
@@ -260,6 +270,7 @@ class Overall(serializers.Serializer):
     total_executions = serializers.IntegerField()
     successful_executions = serializers.IntegerField()
     failed_executions = serializers.IntegerField()
+    rate_limited_events = serializers.IntegerField()
     overall_success_rate = serializers.FloatField(allow_null=True)
     average_duration_ms = serializers.FloatField(allow_null=True)
     p95_duration_ms = serializers.FloatField(allow_null=True)

@@ -24,18 +24,20 @@ from ..conditions.compiler import compile_condition
 from ..conditions.fields import FieldCondition
 from ..conf import allowed_model
 from ..exceptions import InvalidCondition, Problem, TriggerConfigurationError, UnknownModel
+from ..limits import FLOW_KEYS, merge_alias, read_limits
 from ..registry import own_fields, resolve_model, trigger_registry
 from ..trigger import BaseTrigger
 
 SPEC_KEYS = (
     "name", "description", "enabled", "event", "model", "event_types", "fields", "conditions",
     "priority", "mode", "timeout", "max_retries", "retry_backoff", "tenant", "context_filters",
-    "actions",
+    *FLOW_KEYS, "actions",
 )
 DEFAULTS: dict[str, Any] = {
     "description": "", "enabled": True, "model": "", "event_types": [], "fields": [],
     "conditions": None, "priority": "normal", "mode": "", "timeout": None, "max_retries": 0,
-    "retry_backoff": 10.0, "tenant": "", "context_filters": {},
+    "retry_backoff": 10.0, "tenant": "", "context_filters": {}, "rate_limit": None,
+    "cooldown": None, "limit_by": "trigger",
 }
 #: The longest timeout and first retry wait a definition may ask for: a day.
 MAX_SECONDS = 86_400
@@ -59,6 +61,9 @@ def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None
     def problem(key: str, message: str) -> None:
         problems.append(Problem(key, f"{key}: {message}"))
 
+    spec, aliased = merge_alias(spec)
+    for key, message in aliased:
+        problem(key, message)
     for key in sorted(set(spec) - set(SPEC_KEYS)):
         problem(key, f"unknown key; a definition has {', '.join(SPEC_KEYS)}.")
     clean = {**DEFAULTS, **{k: v for k, v in spec.items() if k in SPEC_KEYS}}
@@ -84,6 +89,12 @@ def check_spec(spec: Any, *, saved: bool = False) -> tuple[dict[str, Any] | None
     model = _check_model(clean, event, problem)
     _check_lists(clean, event, model, problem)
     _check_options(clean, event, problem)
+    _limits, flow, flow_problems = read_limits(
+        clean["rate_limit"], clean["cooldown"], clean["limit_by"],
+        custom=event is TriggerEvent.CUSTOM)
+    clean.update(flow)
+    for key, message in flow_problems:
+        problem(key, message)
 
     conditions = clean["conditions"]
     if conditions not in (None, {}, []):
@@ -288,6 +299,7 @@ def build_trigger(spec: dict[str, Any]) -> BaseTrigger:
         enabled=spec["enabled"], mode=spec["mode"] or None, fields=spec["fields"],
         event_types=spec["event_types"], source="database", max_retries=spec["max_retries"],
         retry_backoff=spec["retry_backoff"], timeout=spec["timeout"],
+        rate_limit=spec["rate_limit"], cooldown=spec["cooldown"], limit_by=spec["limit_by"],
     )
 
 

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from ... import definitions, execution_log, stats
 from ...definitions import store
+from ...limits import ALIASES, merge_alias
 from ...registry import trigger_registry
 from .. import auth, commands
 from .. import serializers as s
@@ -267,12 +268,15 @@ class TriggersView(Collection):
         if not isinstance(changes, dict) or not changes:
             raise invalid("PATCH takes a JSON object of the columns to change, e.g. "
                           '{"enabled": false}.')
-        unknown = sorted(set(changes) - (set(definitions.SPEC_KEYS) - {"name"}))
+        unknown = sorted(set(changes) - (set(definitions.SPEC_KEYS) - {"name"}) - set(ALIASES))
         if unknown:
             raise APIError(400, "PGRST204", f"Could not find the {unknown[0]!r} column of "
                            "'triggers' that can be changed",
                            hint="Change enabled, or the definition keys of a database trigger: "
                                 f"{', '.join(k for k in definitions.SPEC_KEYS if k != 'name')}.")
+        changes, clashes = merge_alias(changes)
+        if clashes:
+            raise invalid(f"{clashes[0][0]}: {clashes[0][1]}")
         _filters, rows = self._write_rows(request)
         with self.tx():
             if set(changes) == {"enabled"}:
